@@ -1,0 +1,199 @@
+package io.vrdma.transport.config;
+
+import io.vrdma.transport.Tier;
+import java.lang.reflect.Field;
+import java.lang.reflect.Modifier;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The transport's whole configuration: every key is a documented constant below with its default, and an
+ * instance holds validated, typed values read from a plain map. Spark and Hadoop adapt their own
+ * configuration into such a map (stripping their prefixes), so this class knows neither.
+ *
+ * <p>Unknown keys under {@link #PREFIX} are rejected, so that a misspelt key fails loudly instead of
+ * silently leaving a default in place.
+ */
+public final class TransportConf {
+  /** Every key of the transport starts with this prefix. */
+  public static final String PREFIX = "vrdma.transport.";
+
+  public static final ConfigKey<String> TIERS = ConfigKey.string(PREFIX + "tiers", "shm,verbs,tcp",
+      "Tiers this node may use, in order of preference. For each peer the first tier that both sides"
+          + " advertise is chosen. A single tier forces it: connecting to a peer that lacks it fails.");
+  public static final ConfigKey<String> HOST = ConfigKey.string(PREFIX + "host", "",
+      "Address this node listens on and advertises to peers. Empty: the address of the local host name.");
+  public static final ConfigKey<Long> PORT = ConfigKey.size(PREFIX + "port", "0",
+      "TCP port of the node's control (and tcp-tier) server. 0 picks a free port.");
+  public static final ConfigKey<Long> CONNECT_TIMEOUT = ConfigKey.millis(PREFIX + "connectTimeout", "10s",
+      "How long connecting to a peer (socket and handshake) may take before it fails.");
+  public static final ConfigKey<Long> READ_TIMEOUT = ConfigKey.millis(PREFIX + "readTimeout", "30s",
+      "How long one read or control request may stay in flight before it fails with a timeout.");
+  public static final ConfigKey<Long> POOL_MAX_BUFFER = ConfigKey.size(PREFIX + "pool.maxBufferBytes", "16m",
+      "Largest registered receive buffer the pool hands out. Larger regions are read in pieces.");
+  public static final ConfigKey<Long> POOL_MAX_BYTES = ConfigKey.size(PREFIX + "pool.maxBytes", "256m",
+      "Upper bound on the bytes of registered receive buffers one node allocates (in use plus cached).");
+  public static final ConfigKey<Boolean> POOL_LEAK_DETECTION = ConfigKey.bool(PREFIX + "pool.leakDetection", false,
+      "Record where each pooled buffer was acquired, so that a leak report names the code that leaked it.");
+  public static final ConfigKey<Boolean> TCP_NATIVE_EPOLL = ConfigKey.bool(PREFIX + "tcp.nativeEpoll", true,
+      "Use Netty's native epoll transport when it loads; NIO otherwise.");
+  public static final ConfigKey<Long> TCP_IO_THREADS = ConfigKey.size(PREFIX + "tcp.ioThreads", "2",
+      "Netty event-loop threads of the node (shared by its server and client connections).");
+  public static final ConfigKey<Long> TCP_MAX_FRAME = ConfigKey.size(PREFIX + "tcp.maxFrameBytes", "16m",
+      "Largest control or request frame accepted. A larger or malformed frame closes that connection.");
+  public static final ConfigKey<String> SHM_ARENA_PATH = ConfigKey.string(PREFIX + "shm.arenaPath",
+      "/dev/shm/vrdma-arena",
+      "Shared-memory arena file mapped by every process of the host group: a file under /dev/shm, or an"
+          + " IVSHMEM BAR such as /sys/bus/pci/devices/0000:00:05.0/resource2 inside a VM.");
+  public static final ConfigKey<Long> SHM_ARENA_BYTES = ConfigKey.size(PREFIX + "shm.arenaBytes", "1g",
+      "Size of the arena when this node creates it (an existing arena keeps its size). At most 2 GiB - 1.");
+  public static final ConfigKey<Long> SHM_CHUNK_BYTES = ConfigKey.size(PREFIX + "shm.chunkBytes", "64k",
+      "Allocation unit of the arena. A registration occupies a whole number of chunks.");
+  public static final ConfigKey<Long> SHM_MAX_PROCESSES = ConfigKey.size(PREFIX + "shm.maxProcesses", "256",
+      "Process slots in the arena header: how many processes may attach to one arena at once.");
+  public static final ConfigKey<Long> SHM_HEARTBEAT = ConfigKey.millis(PREFIX + "shm.heartbeatInterval", "1s",
+      "How often an attached process refreshes its heartbeat in the arena.");
+  public static final ConfigKey<Long> SHM_LIVENESS_TIMEOUT = ConfigKey.millis(PREFIX + "shm.livenessTimeout", "10s",
+      "A process whose heartbeat is older than this is taken as dead and its arena space reclaimed.");
+
+  private static final List<ConfigKey<?>> ALL_KEYS = collectKeys();
+
+  private final Map<String, String> raw;
+  private final List<Tier> tiers;
+
+  private TransportConf(Map<String, String> raw) {
+    this.raw = raw;
+    this.tiers = parseTiers(get(TIERS));
+    validate();
+  }
+
+  /** Reads a configuration from a plain map; keys outside {@link #PREFIX} are ignored. */
+  public static TransportConf fromMap(Map<String, String> settings) {
+    Map<String, String> own = new LinkedHashMap<>();
+    for (Map.Entry<String, String> e : settings.entrySet()) {
+      if (!e.getKey().startsWith(PREFIX)) {
+        continue;
+      }
+      if (ALL_KEYS.stream().noneMatch(k -> k.name().equals(e.getKey()))) {
+        throw new IllegalArgumentException("unknown configuration key " + e.getKey()
+            + " (see docs/configuration.md for the keys of the transport)");
+      }
+      own.put(e.getKey(), e.getValue());
+    }
+    return new TransportConf(Collections.unmodifiableMap(own));
+  }
+
+  /** A configuration with every key at its default. */
+  public static TransportConf defaults() {
+    return fromMap(Map.of());
+  }
+
+  /** A copy of this configuration with some keys changed. */
+  public TransportConf with(Map<String, String> overrides) {
+    Map<String, String> merged = new LinkedHashMap<>(raw);
+    merged.putAll(overrides);
+    return fromMap(merged);
+  }
+
+  /** Every key of the transport, in declaration order. */
+  public static List<ConfigKey<?>> allKeys() {
+    return ALL_KEYS;
+  }
+
+  /** The typed value of a key: the configured one, or its default. */
+  public <T> T get(ConfigKey<T> key) {
+    return key.parse(raw.getOrDefault(key.name(), key.defaultValue()));
+  }
+
+  /** The settings given explicitly, as a map that {@link #fromMap} reads back. */
+  public Map<String, String> toMap() {
+    return raw;
+  }
+
+  /** The tiers this node may use, in preference order. */
+  public List<Tier> tiers() {
+    return tiers;
+  }
+
+  public long readTimeoutMillis() {
+    return get(READ_TIMEOUT);
+  }
+
+  public long connectTimeoutMillis() {
+    return get(CONNECT_TIMEOUT);
+  }
+
+  /** Reads a size key that must fit an {@code int}, naming the key when it does not. */
+  public int getInt(ConfigKey<Long> key) {
+    long v = get(key);
+    if (v > Integer.MAX_VALUE) {
+      throw new IllegalArgumentException(key.name() + " = " + v + " exceeds " + Integer.MAX_VALUE);
+    }
+    return (int) v;
+  }
+
+  private void validate() {
+    for (ConfigKey<?> key : ALL_KEYS) {
+      get(key);
+    }
+    if (get(PORT) > 65535) {
+      throw new IllegalArgumentException(PORT.name() + " = " + get(PORT) + " is not a TCP port");
+    }
+    long chunk = get(SHM_CHUNK_BYTES);
+    if (chunk < 4096 || Long.bitCount(chunk) != 1) {
+      throw new IllegalArgumentException(SHM_CHUNK_BYTES.name() + " = " + chunk
+          + " must be a power of two of at least 4096");
+    }
+    long poolMax = get(POOL_MAX_BUFFER);
+    if (poolMax < 4096 || poolMax > (1L << 30) || Long.bitCount(poolMax) != 1) {
+      throw new IllegalArgumentException(POOL_MAX_BUFFER.name() + " = " + poolMax
+          + " must be a power of two between 4096 and 1g");
+    }
+    if (get(TCP_IO_THREADS) < 1) {
+      throw new IllegalArgumentException(TCP_IO_THREADS.name() + " must be at least 1");
+    }
+    getInt(SHM_ARENA_BYTES);
+    getInt(TCP_MAX_FRAME);
+  }
+
+  private static List<Tier> parseTiers(String value) {
+    List<Tier> out = new ArrayList<>();
+    for (String part : value.split(",")) {
+      String name = part.trim();
+      if (name.isEmpty()) {
+        continue;
+      }
+      Tier tier = Tier.fromName(name);
+      if (out.contains(tier)) {
+        throw new IllegalArgumentException(TIERS.name() + " names " + name + " twice");
+      }
+      out.add(tier);
+    }
+    if (out.isEmpty()) {
+      throw new IllegalArgumentException(TIERS.name() + " names no tier");
+    }
+    return Collections.unmodifiableList(out);
+  }
+
+  private static List<ConfigKey<?>> collectKeys() {
+    List<ConfigKey<?>> keys = new ArrayList<>();
+    for (Field f : TransportConf.class.getDeclaredFields()) {
+      if (Modifier.isStatic(f.getModifiers()) && f.getType() == ConfigKey.class) {
+        try {
+          keys.add((ConfigKey<?>) f.get(null));
+        } catch (IllegalAccessException e) {
+          throw new AssertionError(e);
+        }
+      }
+    }
+    return Collections.unmodifiableList(keys);
+  }
+
+  @Override
+  public String toString() {
+    return "TransportConf" + raw;
+  }
+}
