@@ -26,7 +26,7 @@ public final class BufferPool implements AutoCloseable {
   private final int maxBufferBytes;
   private final long maxBytes;
   private final boolean trackAcquisitions;
-  private final ConcurrentLinkedDeque<ByteBuffer>[] free;
+  private final List<ConcurrentLinkedDeque<ByteBuffer>> free = new ArrayList<>();
   private final AtomicLong allocatedBytes = new AtomicLong();
   private final Map<PooledBuffer, Boolean> outstanding = new ConcurrentHashMap<>();
   private volatile boolean closed;
@@ -36,7 +36,6 @@ public final class BufferPool implements AutoCloseable {
    * @param maxBytes budget for all buffers of this pool, lent out or cached
    * @param trackAcquisitions record the acquiring stack of each buffer for leak reports
    */
-  @SuppressWarnings("unchecked")
   public BufferPool(int maxBufferBytes, long maxBytes, boolean trackAcquisitions) {
     if (maxBufferBytes < MIN_BUFFER_BYTES || Integer.bitCount(maxBufferBytes) != 1) {
       throw new IllegalArgumentException("maxBufferBytes must be a power of two >= " + MIN_BUFFER_BYTES);
@@ -46,9 +45,8 @@ public final class BufferPool implements AutoCloseable {
     this.trackAcquisitions = trackAcquisitions;
     int classes = Integer.numberOfTrailingZeros(maxBufferBytes)
         - Integer.numberOfTrailingZeros(MIN_BUFFER_BYTES) + 1;
-    this.free = new ConcurrentLinkedDeque[classes];
     for (int i = 0; i < classes; i++) {
-      free[i] = new ConcurrentLinkedDeque<>();
+      free.add(new ConcurrentLinkedDeque<>());
     }
   }
 
@@ -71,7 +69,7 @@ public final class BufferPool implements AutoCloseable {
           + maxBufferBytes + " bytes (read larger regions in pieces)");
     }
     int sizeClass = sizeClass(size);
-    ByteBuffer memory = free[sizeClass].pollFirst();
+    ByteBuffer memory = free.get(sizeClass).pollFirst();
     if (memory == null) {
       memory = allocate(MIN_BUFFER_BYTES << sizeClass);
     }
@@ -113,7 +111,7 @@ public final class BufferPool implements AutoCloseable {
       allocatedBytes.addAndGet(-buffer.capacity());
       return;
     }
-    free[sizeClass(buffer.capacity())].offerFirst(buffer.memory());
+    free.get(sizeClass(buffer.capacity())).offerFirst(buffer.memory());
   }
 
   /** Drops cached buffers; buffers still lent out stay valid until released. */
@@ -146,10 +144,8 @@ public final class BufferPool implements AutoCloseable {
 
   /** Frees one cached buffer of any size class to make room; false when nothing is cached. */
   private boolean evictCached() {
-    List<ConcurrentLinkedDeque<ByteBuffer>> order = new ArrayList<>(List.of(free));
-    java.util.Collections.reverse(order);
-    for (ConcurrentLinkedDeque<ByteBuffer> list : order) {
-      ByteBuffer b = list.pollLast();
+    for (int i = free.size() - 1; i >= 0; i--) {
+      ByteBuffer b = free.get(i).pollLast();
       if (b != null) {
         allocatedBytes.addAndGet(-b.capacity());
         return true;

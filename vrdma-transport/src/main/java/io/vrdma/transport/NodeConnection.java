@@ -1,0 +1,82 @@
+package io.vrdma.transport;
+
+import io.vrdma.transport.TransportException.InvalidDescriptorException;
+import io.vrdma.transport.TransportException.PeerUnavailableException;
+import io.vrdma.transport.buffer.PooledBuffer;
+import io.vrdma.transport.tcp.Frames;
+import io.vrdma.transport.tcp.TcpClientChannel;
+import io.vrdma.transport.tier.DataPath;
+import java.nio.ByteBuffer;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+
+/** A {@link Connection} made by a {@link TransportNode}: the control channel plus a data path per tier. */
+final class NodeConnection implements Connection {
+  private final NodeAdvertisement peer;
+  private final Tier tier;
+  private final TcpClientChannel control;
+  private final Map<Tier, DataPath> paths;
+
+  NodeConnection(NodeAdvertisement peer, Tier tier, TcpClientChannel control, Map<Tier, DataPath> paths) {
+    this.peer = peer;
+    this.tier = tier;
+    this.control = control;
+    this.paths = paths;
+  }
+
+  @Override
+  public Tier tier() {
+    return tier;
+  }
+
+  @Override
+  public NodeAdvertisement peer() {
+    return peer;
+  }
+
+  @Override
+  public CompletableFuture<Void> read(RegionDescriptor region, long offset, int length, PooledBuffer dst,
+      int dstOffset) {
+    if (!control.isActive()) {
+      return CompletableFuture.failedFuture(new PeerUnavailableException("connection to " + peer + " is closed"));
+    }
+    DataPath path = paths.get(region.tier());
+    if (path == null) {
+      return CompletableFuture.failedFuture(new InvalidDescriptorException("descriptor is for tier "
+          + region.tier().configName() + ", which the connection to " + peer + " does not have (it has "
+          + paths.keySet().stream().map(Tier::configName).toList() + ")"));
+    }
+    if (offset < 0 || length < 0 || offset > region.length() - length) {
+      return CompletableFuture.failedFuture(new InvalidDescriptorException("read [" + offset + ", +" + length
+          + ") is outside the region of " + region.length() + " bytes"));
+    }
+    if (dstOffset < 0 || dstOffset > dst.capacity() - length) {
+      return CompletableFuture.failedFuture(new IllegalArgumentException("read of " + length
+          + " bytes at " + dstOffset + " does not fit a buffer of " + dst.capacity() + " bytes"));
+    }
+    return path.read(region, offset, length, dst, dstOffset);
+  }
+
+  @Override
+  public CompletableFuture<ByteBuffer> request(ByteBuffer message) {
+    return control.request(Frames.REQUEST, message);
+  }
+
+  @Override
+  public boolean isActive() {
+    return control.isActive();
+  }
+
+  @Override
+  public void close() {
+    for (DataPath p : paths.values()) {
+      p.close();
+    }
+    control.close();
+  }
+
+  @Override
+  public String toString() {
+    return "connection to " + peer + " on " + tier.configName();
+  }
+}

@@ -1,0 +1,295 @@
+package io.vrdma.transport;
+
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.LengthFieldBasedFrameDecoder;
+import io.vrdma.transport.TransportException.ResourceFullException;
+import io.vrdma.transport.buffer.BufferPool;
+import io.vrdma.transport.config.TransportConf;
+import io.vrdma.transport.shm.ShmTier;
+import io.vrdma.transport.tcp.Frames;
+import io.vrdma.transport.tcp.TcpClientChannel;
+import io.vrdma.transport.tcp.TcpRegistrations;
+import io.vrdma.transport.tcp.TcpServerHandler;
+import io.vrdma.transport.tcp.TcpTier;
+import io.vrdma.transport.tcp.TcpTransport;
+import io.vrdma.transport.tier.DataPath;
+import io.vrdma.transport.tier.TierAvailability;
+import io.vrdma.transport.tier.TierProvider;
+import io.vrdma.transport.tier.TierRegistration;
+import io.vrdma.transport.tier.TierSelector;
+import io.vrdma.transport.tier.VerbsProbe;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.nio.ByteBuffer;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.EnumMap;
+import java.util.EnumSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.stream.Collectors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One process's end of the transport: it probes the tiers, serves its registered regions and control
+ * messages, and connects to peers. Start one per process (a Spark executor, a NodeManager, a reduce
+ * task) with {@link #start}, and close it when the process is done.
+ *
+ * <p>Every node runs a control server on the host network; the tiers decide only how the bytes of a
+ * read move. A tier that cannot work on this node is logged with its reason and left out of the node's
+ * advertisement, so peers never choose it: nothing fails because a faster tier is missing.
+ */
+public final class TransportNode implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(TransportNode.class);
+
+  private final TransportConf conf;
+  private final long nodeId;
+  private final BufferPool bufferPool;
+  private final TcpRegistrations tcpRegistrations = new TcpRegistrations();
+  private final TcpTransport tcp;
+  private final Map<Tier, TierProvider> providers = new EnumMap<>(Tier.class);
+  private final List<TierAvailability> availability = new ArrayList<>();
+  private final NodeAdvertisement advertisement;
+  private volatile ControlHandler controlHandler;
+  private final Set<NodeConnection> connections = ConcurrentHashMap.newKeySet();
+  private volatile boolean closed;
+
+  private TransportNode(TransportConf conf) throws TransportException {
+    this.conf = conf;
+    this.nodeId = new SecureRandom().nextLong();
+    this.bufferPool = new BufferPool(conf.getInt(TransportConf.POOL_MAX_BUFFER), conf.get(TransportConf.POOL_MAX_BYTES),
+        conf.get(TransportConf.POOL_LEAK_DETECTION));
+    String host = resolveHost(conf.get(TransportConf.HOST));
+    int maxFrame = conf.getInt(TransportConf.TCP_MAX_FRAME);
+    this.tcp = TcpTransport.start(conf, host, new ChannelInitializer<SocketChannel>() {
+      @Override
+      protected void initChannel(SocketChannel ch) {
+        ch.pipeline()
+            .addLast("frames", new LengthFieldBasedFrameDecoder(maxFrame, 0, Integer.BYTES, 0, Integer.BYTES))
+            .addLast("vrdma-server", new TcpServerHandler(TransportNode.this::advertisement,
+                () -> controlHandler, tcpRegistrations));
+      }
+    });
+    try {
+      for (Tier tier : Tier.values()) {
+        availability.add(conf.tiers().contains(tier) ? probe(tier)
+            : TierAvailability.unavailable(tier, "not in " + TransportConf.TIERS.name(), null));
+      }
+      Map<Tier, byte[]> advertised = new LinkedHashMap<>();
+      for (Tier tier : conf.tiers()) {
+        TierProvider p = providers.get(tier);
+        if (p != null) {
+          advertised.put(tier, p.advertisedInfo());
+        }
+      }
+      this.advertisement = new NodeAdvertisement(nodeId, host, tcp.localAddress().getPort(), advertised);
+    } catch (RuntimeException e) {
+      closeProviders();
+      tcp.close();
+      throw e;
+    }
+    LOG.info("vRDMA transport {}: {}", advertisement,
+        availability.stream().map(TierAvailability::toString).collect(Collectors.joining("; ")));
+  }
+
+  /**
+   * Starts a node: probes the tiers, attaches the arena, starts the control server.
+   *
+   * @throws TransportException when the control server cannot listen (the only tier-independent need)
+   */
+  public static TransportNode start(TransportConf conf) throws TransportException {
+    return new TransportNode(conf);
+  }
+
+  private TierAvailability probe(Tier tier) {
+    try {
+      TierProvider provider = switch (tier) {
+        case SHM -> ShmTier.open(conf);
+        case TCP -> new TcpTier(nodeId, tcpRegistrations, tcp.detail());
+        case VERBS -> null;
+      };
+      if (provider == null) {
+        return VerbsProbe.probe();
+      }
+      providers.put(tier, provider);
+      return TierAvailability.available(tier, provider.detail());
+    } catch (TransportException | RuntimeException e) {
+      return TierAvailability.unavailable(tier, e.getMessage(), e);
+    }
+  }
+
+  private static String resolveHost(String configured) throws TransportException {
+    if (!configured.isEmpty()) {
+      return configured;
+    }
+    try {
+      return InetAddress.getLocalHost().getHostAddress();
+    } catch (UnknownHostException e) {
+      throw new TransportException("cannot resolve the local host name; set " + TransportConf.HOST.name(), e);
+    }
+  }
+
+  /** This node's random identity. */
+  public long nodeId() {
+    return nodeId;
+  }
+
+  /** The configuration the node runs with. */
+  public TransportConf conf() {
+    return conf;
+  }
+
+  /** What this node tells peers: its address and the tiers it can use. */
+  public NodeAdvertisement advertisement() {
+    return advertisement;
+  }
+
+  /** Every tier's availability, with the reason for those that are off. */
+  public List<TierAvailability> availability() {
+    return Collections.unmodifiableList(availability);
+  }
+
+  /** Whether a tier works on this node. */
+  public boolean has(Tier tier) {
+    return providers.containsKey(tier);
+  }
+
+  /** The node's registered receive buffers. */
+  public BufferPool bufferPool() {
+    return bufferPool;
+  }
+
+  /** The provider of a tier, for the tier's own diagnostics; null when the tier is off. */
+  public TierProvider provider(Tier tier) {
+    return providers.get(tier);
+  }
+
+  /** Sets who answers peers' control requests. */
+  public void setControlHandler(ControlHandler handler) {
+    this.controlHandler = handler;
+  }
+
+  /** Registers a region on every tier this node has. */
+  public Registration register(RegionSource source) throws TransportException {
+    return register(source, EnumSet.allOf(Tier.class));
+  }
+
+  /**
+   * Registers a region on the given tiers among those this node has. A tier without room (a full
+   * arena) is left out with one log line at debug level; the others still serve the region.
+   *
+   * @throws TransportException when no requested tier could register it
+   */
+  public Registration register(RegionSource source, Set<Tier> tiers) throws TransportException {
+    ensureOpen();
+    Map<Tier, TierRegistration> done = new EnumMap<>(Tier.class);
+    TransportException last = null;
+    for (Tier tier : conf.tiers()) {
+      TierProvider provider = providers.get(tier);
+      if (provider == null || !tiers.contains(tier)) {
+        continue;
+      }
+      try {
+        done.put(tier, provider.register(source));
+      } catch (ResourceFullException e) {
+        LOG.debug("{} not registered on {}: {}", source, tier.configName(), e.getMessage());
+        last = e;
+      } catch (TransportException e) {
+        last = e;
+      }
+    }
+    if (done.isEmpty()) {
+      throw last != null ? last : new TransportException("none of the tiers " + tiers + " is available on "
+          + advertisement + " to register " + source);
+    }
+    return new NodeRegistration(source.length(), done);
+  }
+
+  /**
+   * Connects to a peer, learning its advertisement in the handshake, and chooses the tier for it.
+   *
+   * @throws TransportException.PeerUnavailableException when the peer cannot be reached
+   * @throws TransportException.NoCommonTierException when the tiers configured allow none the peer has
+   */
+  public Connection connect(String host, int port) throws TransportException {
+    ensureOpen();
+    TcpClientChannel channel = tcp.connect(host, port);
+    try {
+      NodeAdvertisement peer = handshake(channel);
+      Tier tier = TierSelector.choose(conf.tiers(), advertisement, peer);
+      Map<Tier, DataPath> paths = new EnumMap<>(Tier.class);
+      for (Tier t : conf.tiers()) {
+        if (providers.containsKey(t) && TierSelector.usableBetween(t, advertisement, peer)) {
+          paths.put(t, providers.get(t).open(peer, channel));
+        }
+      }
+      NodeConnection connection = new NodeConnection(peer, tier, channel, paths);
+      connections.add(connection);
+      channel.closeFuture().thenRun(() -> connections.remove(connection));
+      return connection;
+    } catch (TransportException | RuntimeException e) {
+      channel.close();
+      throw e;
+    }
+  }
+
+  /** Connects to a peer whose advertisement is known (for instance from Spark's driver). */
+  public Connection connect(NodeAdvertisement peer) throws TransportException {
+    return connect(peer.host(), peer.port());
+  }
+
+  private NodeAdvertisement handshake(TcpClientChannel channel) throws TransportException {
+    try {
+      ByteBuffer answer = channel.request(Frames.HELLO, ByteBuffer.wrap(advertisement.toBytes()))
+          .get(conf.connectTimeoutMillis(), TimeUnit.MILLISECONDS);
+      return NodeAdvertisement.fromBytes(answer);
+    } catch (TimeoutException e) {
+      throw new TransportException.PeerUnavailableException("no handshake from " + channel + " within "
+          + conf.connectTimeoutMillis() + " ms");
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof TransportException te) {
+        throw te;
+      }
+      throw new TransportException("handshake with " + channel + " failed: " + e.getCause(), e.getCause());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new TransportException("interrupted while connecting to " + channel);
+    }
+  }
+
+  private void ensureOpen() {
+    if (closed) {
+      throw new IllegalStateException("transport node " + Long.toHexString(nodeId) + " is closed");
+    }
+  }
+
+  /** Closes connections, frees every tier's registrations, stops the server and the event loops. */
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    for (NodeConnection c : List.copyOf(connections)) {
+      c.close();
+    }
+    closeProviders();
+    tcp.close();
+    bufferPool.close();
+  }
+
+  private void closeProviders() {
+    for (TierProvider p : providers.values()) {
+      p.close();
+    }
+  }
+}

@@ -1,0 +1,138 @@
+package io.vrdma.transport.shm;
+
+import io.vrdma.transport.NodeAdvertisement;
+import io.vrdma.transport.RegionDescriptor;
+import io.vrdma.transport.RegionSource;
+import io.vrdma.transport.Tier;
+import io.vrdma.transport.TransportException;
+import io.vrdma.transport.buffer.PooledBuffer;
+import io.vrdma.transport.config.TransportConf;
+import io.vrdma.transport.tcp.TcpClientChannel;
+import io.vrdma.transport.tier.DataPath;
+import io.vrdma.transport.tier.TierProvider;
+import io.vrdma.transport.tier.TierRegistration;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * The shared-memory tier: registering a region places its bytes in the host group's arena, and a peer
+ * that maps the same arena reads them with a bounds-checked copy, never touching the network.
+ */
+public final class ShmTier implements TierProvider {
+  private final SharedArena arena;
+
+  private ShmTier(SharedArena arena) {
+    this.arena = arena;
+  }
+
+  /**
+   * Attaches to (or creates) the configured arena.
+   *
+   * @throws TransportException with a one-line reason when the arena cannot be used
+   */
+  public static ShmTier open(TransportConf conf) throws TransportException {
+    return new ShmTier(SharedArena.attach(Path.of(conf.get(TransportConf.SHM_ARENA_PATH)),
+        conf.get(TransportConf.SHM_ARENA_BYTES), conf.getInt(TransportConf.SHM_CHUNK_BYTES),
+        conf.getInt(TransportConf.SHM_MAX_PROCESSES), conf.get(TransportConf.SHM_HEARTBEAT),
+        conf.get(TransportConf.SHM_LIVENESS_TIMEOUT)));
+  }
+
+  /** The arena this tier places regions in. */
+  public SharedArena arena() {
+    return arena;
+  }
+
+  @Override
+  public Tier tier() {
+    return Tier.SHM;
+  }
+
+  @Override
+  public byte[] advertisedInfo() {
+    UUID id = arena.arenaId();
+    return ByteBuffer.allocate(16).putLong(id.getMostSignificantBits()).putLong(id.getLeastSignificantBits()).array();
+  }
+
+  @Override
+  public String detail() {
+    return "arena " + arena.path() + ", " + (arena.sizeBytes() >> 20) + " MiB in chunks of "
+        + (arena.chunkBytes() >> 10) + " KiB";
+  }
+
+  @Override
+  public TierRegistration register(RegionSource source) throws TransportException {
+    // an empty region still takes a chunk, so that its descriptor names a live registration
+    ArenaRegion region = arena.allocate(Math.max(1, source.length()));
+    try {
+      fill(region.writableBuffer(), source);
+    } catch (IOException | RuntimeException e) {
+      region.close();
+      throw new TransportException("cannot copy " + source + " into the shm arena: " + e, e);
+    }
+    region.publish();
+    RegionDescriptor descriptor = new RegionDescriptor(Tier.SHM, region.owner(), region.address(), region.key(),
+        source.length());
+    return new TierRegistration() {
+      @Override
+      public RegionDescriptor descriptor() {
+        return descriptor;
+      }
+
+      @Override
+      public void close() {
+        region.close();
+      }
+    };
+  }
+
+  private static void fill(ByteBuffer target, RegionSource source) throws IOException {
+    if (source instanceof RegionSource.BufferRegion buffer) {
+      target.put(buffer.buffer().duplicate());
+      return;
+    }
+    RegionSource.FileSegment segment = (RegionSource.FileSegment) source;
+    try (FileChannel file = FileChannel.open(segment.file(), StandardOpenOption.READ)) {
+      long position = segment.offset();
+      ByteBuffer dst = target.duplicate().limit((int) segment.length());
+      while (dst.hasRemaining()) {
+        int n = file.read(dst, position);
+        if (n < 0) {
+          throw new IOException(segment.file() + " ends before " + (segment.offset() + segment.length()));
+        }
+        position += n;
+      }
+    }
+  }
+
+  @Override
+  public DataPath open(NodeAdvertisement peer, TcpClientChannel control) {
+    return new DataPath() {
+      @Override
+      public CompletableFuture<Void> read(RegionDescriptor region, long offset, int length, PooledBuffer dst,
+          int dstOffset) {
+        try {
+          arena.copyOut(region.owner(), region.address(), region.key(), region.length(), offset, length,
+              dst.nioBuffer(), dstOffset);
+          return CompletableFuture.completedFuture(null);
+        } catch (TransportException e) {
+          return CompletableFuture.failedFuture(e);
+        }
+      }
+
+      @Override
+      public void close() {
+        // reads share the node's arena mapping
+      }
+    };
+  }
+
+  @Override
+  public void close() {
+    arena.close();
+  }
+}

@@ -1,0 +1,191 @@
+package io.vrdma.transport.tcp;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.DefaultFileRegion;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.handler.codec.TooLongFrameException;
+import io.vrdma.transport.ControlHandler;
+import io.vrdma.transport.InboundConnection;
+import io.vrdma.transport.NodeAdvertisement;
+import io.vrdma.transport.RegionSource;
+import io.vrdma.transport.TransportException;
+import java.io.IOException;
+import java.net.SocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.StandardOpenOption;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Serves one peer's connection: the handshake, control requests (handed to the node's
+ * {@link ControlHandler}) and reads of tcp registrations, answered with the file segment itself
+ * ({@link DefaultFileRegion}, sendfile under epoll) or the registered buffer, without copying. Anything
+ * malformed closes this connection with one log line; the server and its other connections go on.
+ */
+public final class TcpServerHandler extends SimpleChannelInboundHandler<ByteBuf> implements InboundConnection {
+  private static final Logger LOG = LoggerFactory.getLogger(TcpServerHandler.class);
+
+  private final Supplier<NodeAdvertisement> advertisement;
+  private final Supplier<ControlHandler> controlHandler;
+  private final TcpRegistrations registrations;
+  private final ConcurrentMap<String, Object> attributes = new ConcurrentHashMap<>();
+  private volatile NodeAdvertisement peer;
+  private ChannelHandlerContext ctx;
+
+  public TcpServerHandler(Supplier<NodeAdvertisement> advertisement, Supplier<ControlHandler> controlHandler,
+      TcpRegistrations registrations) {
+    this.advertisement = advertisement;
+    this.controlHandler = controlHandler;
+    this.registrations = registrations;
+  }
+
+  @Override
+  public void handlerAdded(ChannelHandlerContext ctx) {
+    this.ctx = ctx;
+  }
+
+  @Override
+  protected void channelRead0(ChannelHandlerContext ctx, ByteBuf frame) {
+    if (frame.readableBytes() < Frames.HEADER_AFTER_LENGTH) {
+      refuse("frame of " + frame.readableBytes() + " bytes is shorter than its header");
+      return;
+    }
+    byte type = frame.readByte();
+    long id = frame.readLong();
+    if (peer == null && type != Frames.HELLO) {
+      refuse("first frame is " + Frames.typeName(type) + ", expected HELLO");
+      return;
+    }
+    switch (type) {
+      case Frames.HELLO -> hello(id, frame);
+      case Frames.REQUEST -> request(id, frame);
+      case Frames.READ -> read(id, frame);
+      default -> refuse("unexpected frame " + Frames.typeName(type) + " from a client");
+    }
+  }
+
+  private void hello(long id, ByteBuf frame) {
+    if (peer != null) {
+      refuse("second HELLO on one connection");
+      return;
+    }
+    try {
+      peer = NodeAdvertisement.fromBytes(frame.nioBuffer());
+    } catch (TransportException e) {
+      refuse("bad HELLO: " + e.getMessage());
+      return;
+    }
+    byte[] own = advertisement.get().toBytes();
+    ByteBuf answer = Frames.header(ctx.alloc(), Frames.HELLO_ACK, id, own.length, own.length);
+    ctx.writeAndFlush(answer.writeBytes(own));
+  }
+
+  private void request(long id, ByteBuf frame) {
+    ControlHandler handler = controlHandler.get();
+    if (handler == null) {
+      ctx.writeAndFlush(Frames.error(ctx.alloc(), id, Frames.ERROR_FAILED, "node has no control handler"));
+      return;
+    }
+    CompletableFuture<ByteBuffer> answer;
+    try {
+      answer = handler.handle(this, frame.nioBuffer());
+    } catch (Exception e) {
+      answer = CompletableFuture.failedFuture(e);
+    }
+    answer.whenComplete((response, failure) -> {
+      if (failure != null) {
+        Throwable cause = failure instanceof CompletionException && failure.getCause() != null
+            ? failure.getCause() : failure;
+        ctx.writeAndFlush(Frames.error(ctx.alloc(), id, Frames.ERROR_FAILED, String.valueOf(cause.getMessage())));
+        return;
+      }
+      ByteBuf out = Frames.header(ctx.alloc(), Frames.RESPONSE, id, response.remaining(), response.remaining());
+      ctx.writeAndFlush(out.writeBytes(response));
+    });
+  }
+
+  private void read(long id, ByteBuf frame) {
+    if (frame.readableBytes() != Frames.READ_PAYLOAD_BYTES) {
+      refuse("READ with a payload of " + frame.readableBytes() + " bytes, expected " + Frames.READ_PAYLOAD_BYTES);
+      return;
+    }
+    long key = frame.readLong();
+    long offset = frame.readLong();
+    int length = frame.readInt();
+    RegionSource region = registrations.get(key);
+    if (region == null) {
+      ctx.writeAndFlush(Frames.error(ctx.alloc(), id, Frames.ERROR_NOT_FOUND,
+          "region " + Long.toHexString(key) + " is not registered on " + advertisement.get()));
+      return;
+    }
+    if (offset < 0 || length < 0 || offset + length > region.length()) {
+      ctx.writeAndFlush(Frames.error(ctx.alloc(), id, Frames.ERROR_INVALID, "read [" + offset + ", +" + length
+          + ") is outside region " + Long.toHexString(key) + " of " + region.length() + " bytes"));
+      return;
+    }
+    if (region instanceof RegionSource.FileSegment file) {
+      sendFile(id, file, offset, length);
+    } else if (region instanceof RegionSource.BufferRegion buffer) {
+      ctx.write(Frames.header(ctx.alloc(), Frames.READ_DATA, id, length, 0));
+      ctx.writeAndFlush(Unpooled.wrappedBuffer(buffer.buffer().slice((int) offset, length)));
+    }
+  }
+
+  private void sendFile(long id, RegionSource.FileSegment file, long offset, int length) {
+    FileChannel channel;
+    try {
+      // opened per read: DefaultFileRegion closes its channel when sent, and an open is cheap next to a send
+      channel = FileChannel.open(file.file(), StandardOpenOption.READ);
+    } catch (IOException e) {
+      ctx.writeAndFlush(Frames.error(ctx.alloc(), id, Frames.ERROR_FAILED, "cannot open " + file.file() + ": " + e));
+      return;
+    }
+    ctx.write(Frames.header(ctx.alloc(), Frames.READ_DATA, id, length, 0));
+    ctx.writeAndFlush(new DefaultFileRegion(channel, file.offset() + offset, length));
+  }
+
+  private void refuse(String why) {
+    LOG.warn("closing connection from {}: {}", ctx.channel().remoteAddress(), why);
+    ctx.close();
+  }
+
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    if (cause instanceof TooLongFrameException || cause instanceof io.netty.handler.codec.CorruptedFrameException) {
+      refuse(cause.getMessage() + " (limit vrdma.transport.tcp.maxFrameBytes)");
+    } else if (cause instanceof IOException) {
+      LOG.debug("connection from {} failed: {}", ctx.channel().remoteAddress(), cause.toString());
+      ctx.close();
+    } else {
+      refuse(cause.toString());
+    }
+  }
+
+  @Override
+  public NodeAdvertisement peer() {
+    return peer;
+  }
+
+  @Override
+  public SocketAddress remoteAddress() {
+    return ctx.channel().remoteAddress();
+  }
+
+  @Override
+  public ConcurrentMap<String, Object> attributes() {
+    return attributes;
+  }
+
+  @Override
+  public void close() {
+    ctx.close();
+  }
+}

@@ -1,0 +1,87 @@
+package io.vrdma.transport.tcp;
+
+import io.vrdma.transport.NodeAdvertisement;
+import io.vrdma.transport.RegionDescriptor;
+import io.vrdma.transport.RegionSource;
+import io.vrdma.transport.Tier;
+import io.vrdma.transport.TransportException.InvalidDescriptorException;
+import io.vrdma.transport.tier.DataPath;
+import io.vrdma.transport.tier.TierProvider;
+import io.vrdma.transport.tier.TierRegistration;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * The host-network tier: a region is an entry in the node's serving table, and a read is a request on
+ * the connection's own channel answered with the bytes (zero-copy on the serving side).
+ */
+public final class TcpTier implements TierProvider {
+  private final long nodeId;
+  private final TcpRegistrations registrations;
+  private final String detail;
+
+  public TcpTier(long nodeId, TcpRegistrations registrations, String detail) {
+    this.nodeId = nodeId;
+    this.registrations = registrations;
+    this.detail = detail;
+  }
+
+  @Override
+  public Tier tier() {
+    return Tier.TCP;
+  }
+
+  @Override
+  public byte[] advertisedInfo() {
+    return new byte[0];
+  }
+
+  @Override
+  public String detail() {
+    return detail;
+  }
+
+  @Override
+  public TierRegistration register(RegionSource source) {
+    long key = registrations.add(source);
+    RegionDescriptor descriptor = new RegionDescriptor(Tier.TCP, nodeId, 0, key, source.length());
+    AtomicBoolean closed = new AtomicBoolean();
+    return new TierRegistration() {
+      @Override
+      public RegionDescriptor descriptor() {
+        return descriptor;
+      }
+
+      @Override
+      public void close() {
+        if (closed.compareAndSet(false, true)) {
+          registrations.remove(key);
+        }
+      }
+    };
+  }
+
+  @Override
+  public DataPath open(NodeAdvertisement peer, TcpClientChannel control) {
+    return new DataPath() {
+      @Override
+      public java.util.concurrent.CompletableFuture<Void> read(RegionDescriptor region, long offset, int length,
+          io.vrdma.transport.buffer.PooledBuffer dst, int dstOffset) {
+        if (region.owner() != peer.nodeId()) {
+          return java.util.concurrent.CompletableFuture.failedFuture(new InvalidDescriptorException(
+              "tcp descriptor of node " + Long.toHexString(region.owner()) + " used on the connection to " + peer));
+        }
+        return control.read(region, offset, length, dst, dstOffset);
+      }
+
+      @Override
+      public void close() {
+        // the channel belongs to the connection, which closes it
+      }
+    };
+  }
+
+  @Override
+  public void close() {
+    // the serving table and channels belong to the node
+  }
+}
