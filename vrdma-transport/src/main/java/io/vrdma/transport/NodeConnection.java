@@ -24,6 +24,11 @@ final class NodeConnection implements Connection {
     this.paths = paths;
   }
 
+  /** The control channel, which also carries tcp reads. */
+  TcpClientChannel control() {
+    return control;
+  }
+
   @Override
   public Tier tier() {
     return tier;

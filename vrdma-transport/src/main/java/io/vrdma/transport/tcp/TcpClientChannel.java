@@ -86,6 +86,14 @@ public final class TcpClientChannel implements DataPath {
     });
   }
 
+  /**
+   * Read-body bytes that the socket wrote straight into destination buffers, against those copied there
+   * from Netty's own buffers (a header and a body often share one socket read).
+   */
+  public long[] placedAndCopiedBytes() {
+    return new long[] {handler.placedBytes, handler.copiedBytes};
+  }
+
   /** False once the channel is closed, by either side. */
   public boolean isActive() {
     return channel.isActive();
@@ -176,7 +184,7 @@ public final class TcpClientChannel implements DataPath {
   }
 
   /** Decodes the server's frames, streaming read bodies into their destinations. Event-loop confined. */
-  static final class Handler extends ChannelInboundHandlerAdapter {
+  static final class Handler extends ChannelInboundHandlerAdapter implements PlacementRecvAllocator.PlacementSource {
     final Map<Long, Pending> pending = new ConcurrentHashMap<>();
     private final int maxFrame;
     private final ByteBuf header = Unpooled.buffer(Frames.HEADER_BYTES, Frames.HEADER_BYTES);
@@ -186,14 +194,44 @@ public final class TcpClientChannel implements DataPath {
     private PendingRead currentRead;
     private ByteBuf body;
     private boolean broken;
+    /** The window on a read's destination last handed to the socket, recognised when it comes back. */
+    private ByteBuf placement;
+    /** Body bytes the socket wrote straight into destinations, and those copied there from Netty buffers. */
+    volatile long placedBytes;
+    volatile long copiedBytes;
 
     Handler(int maxFrame) {
       this.maxFrame = maxFrame;
     }
 
     @Override
+    public ByteBuf placementTarget() {
+      placement = null;
+      if (bodyRemaining <= 0 || currentRead == null || currentRead.done || broken) {
+        return null;
+      }
+      PendingRead read = currentRead;
+      placement = Unpooled.wrappedBuffer(read.dst.nioBuffer(read.dstOffset + read.received, bodyRemaining)).clear();
+      return placement;
+    }
+
+    @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
       ByteBuf in = (ByteBuf) msg;
+      if (in == placement) {
+        placement = null;
+        int n = in.readableBytes();
+        in.release();
+        if (currentRead != null && !currentRead.done) {
+          currentRead.received += n;
+        }
+        placedBytes += n;
+        bodyRemaining -= n;
+        if (bodyRemaining == 0) {
+          finishFrame();
+        }
+        return;
+      }
       try {
         while (in.isReadable() && !broken) {
           if (bodyRemaining < 0) {
@@ -208,6 +246,7 @@ public final class TcpClientChannel implements DataPath {
                 in.skipBytes(n);
               } else {
                 currentRead.accept(in, n);
+                copiedBytes += n;
               }
             } else {
               body.writeBytes(in, n);

@@ -108,6 +108,7 @@ public final class TcpTransport implements AutoCloseable {
         .channel(channelClass)
         .option(ChannelOption.TCP_NODELAY, true)
         .option(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT)
+        .option(ChannelOption.RCVBUF_ALLOCATOR, new PlacementRecvAllocator(handler))
         .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, connectTimeout))
         .handler(new ChannelInitializer<SocketChannel>() {
           @Override
