@@ -87,6 +87,7 @@ public final class ArenaRegion implements AutoCloseable {
     }
   }
 
+  /** For logs: the descriptor fields. */
   @Override
   public String toString() {
     return "ArenaRegion[owner " + Long.toHexString(owner()) + ", address " + address() + ", key "

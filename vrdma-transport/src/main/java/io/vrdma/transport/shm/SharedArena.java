@@ -942,6 +942,7 @@ public final class SharedArena implements AutoCloseable {
     }
   }
 
+  /** For logs: path, arena id, token and slot. */
   @Override
   public String toString() {
     return "SharedArena[" + path + ", " + arenaId + ", token " + Long.toHexString(token) + ", slot " + slot + "]";

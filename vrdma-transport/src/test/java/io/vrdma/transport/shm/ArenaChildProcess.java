@@ -17,6 +17,7 @@ import java.util.Random;
 public final class ArenaChildProcess {
   private ArenaChildProcess() {}
 
+  /** Runs the child; see the class comment for the arguments. */
   public static void main(String[] args) throws Exception {
     Path path = Path.of(args[0]);
     long createBytes = Long.parseLong(args[1]);

@@ -31,6 +31,9 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.LockSupport;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -447,6 +450,89 @@ class SharedArenaTest {
         assertArrayEquals(pattern(6, 10 * CHUNK), read(healthy, other));
         assertEquals(1, healthy.slotsInUse());
       }
+    } finally {
+      stalled.close();
+    }
+  }
+
+  @Test
+  void readRacingAFreeAndReuseFailsInsteadOfReturningTheNewData() throws Exception {
+    // One chunk only, so every new region reuses the memory of the one just freed.
+    long oneChunkArena = 3 * CHUNK; // header page, process and chunk tables padded to a chunk, one chunk
+    try (SharedArena writer = SharedArena.attach(arenaFile(), oneChunkArena, CHUNK, 8, 100, 5_000);
+        SharedArena reader = SharedArena.attach(arenaFile(), oneChunkArena, CHUNK, 8, 100, 5_000)) {
+      assertEquals(1, writer.chunkCount());
+      AtomicReference<long[]> current = new AtomicReference<>();
+      AtomicBoolean stop = new AtomicBoolean();
+      Thread churn = new Thread(() -> {
+        try {
+          for (int v = 1; !stop.get(); v++) {
+            try (ArenaRegion r = writer.allocate(CHUNK)) {
+              ByteBuffer b = r.writableBuffer();
+              while (b.hasRemaining()) {
+                b.put((byte) v);
+              }
+              r.publish();
+              current.set(new long[] {r.owner(), r.address(), r.key(), v});
+              if (v % 2 == 0) {
+                LockSupport.parkNanos(50_000); // some regions live long enough to be read whole
+              }
+            }
+          }
+        } catch (TransportException e) {
+          throw new AssertionError(e);
+        }
+      }, "churn");
+      churn.start();
+      int good = 0;
+      int refused = 0;
+      ByteBuffer dst = ByteBuffer.allocate(CHUNK);
+      long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(700);
+      try {
+        while (System.nanoTime() < deadline) {
+          long[] d = current.get();
+          if (d == null) {
+            continue;
+          }
+          try {
+            reader.copyOut(d[0], d[1], d[2], CHUNK, 0, CHUNK, dst, 0);
+          } catch (RegionNotFoundException e) {
+            refused++;
+            continue;
+          }
+          for (int i = 0; i < CHUNK; i++) {
+            assertEquals((byte) d[3], dst.get(i), "byte " + i + " of a read that succeeded");
+          }
+          good++;
+        }
+      } finally {
+        stop.set(true);
+        churn.join(5_000);
+      }
+      assertFalse(churn.isAlive());
+      assertTrue(good > 0 && refused > 0, good + " reads succeeded, " + refused + " refused");
+    }
+  }
+
+  @Test
+  void twoReclaimersOfOneDeadProcessReclaimItOnce() throws Exception {
+    SharedArena stalled = SharedArena.attach(arenaFile(), MIB, CHUNK, 8, 60_000, 300);
+    try (SharedArena a = SharedArena.attach(arenaFile(), MIB, CHUNK, 8, 50, 300);
+        SharedArena b = SharedArena.attach(arenaFile(), MIB, CHUNK, 8, 50, 300)) {
+      for (int i = 0; i < 20; i++) {
+        publish(stalled, CHUNK * (1 + i % 3), i);
+      }
+      Thread.sleep(450);
+      ExecutorService pool = Executors.newFixedThreadPool(2);
+      try {
+        Future<Integer> fa = pool.submit(a::reclaimDeadProcesses);
+        Future<Integer> fb = pool.submit(b::reclaimDeadProcesses);
+        assertEquals(1, fa.get() + fb.get());
+      } finally {
+        pool.shutdownNow();
+      }
+      assertEquals(a.chunkCount(), a.freeChunks());
+      assertEquals(2, a.slotsInUse());
     } finally {
       stalled.close();
     }
