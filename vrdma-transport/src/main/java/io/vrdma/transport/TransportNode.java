@@ -14,6 +14,7 @@ import io.vrdma.transport.tcp.TcpServerHandler;
 import io.vrdma.transport.tcp.TcpTier;
 import io.vrdma.transport.tcp.TcpTransport;
 import io.vrdma.transport.tier.DataPath;
+import io.vrdma.transport.tier.FaultInjectingPath;
 import io.vrdma.transport.tier.TierAvailability;
 import io.vrdma.transport.tier.TierProvider;
 import io.vrdma.transport.tier.TierRegistration;
@@ -60,6 +61,7 @@ public final class TransportNode implements AutoCloseable {
   private final List<TierAvailability> availability = new ArrayList<>();
   private final NodeAdvertisement advertisement;
   private volatile ControlHandler controlHandler;
+  private volatile ReadAuthorizer readAuthorizer;
   private final Set<NodeConnection> connections = ConcurrentHashMap.newKeySet();
   private volatile boolean closed;
 
@@ -76,7 +78,7 @@ public final class TransportNode implements AutoCloseable {
         ch.pipeline()
             .addLast("frames", new LengthFieldBasedFrameDecoder(maxFrame, 0, Integer.BYTES, 0, Integer.BYTES))
             .addLast("vrdma-server", new TcpServerHandler(TransportNode.this::advertisement,
-                () -> controlHandler, tcpRegistrations));
+                () -> controlHandler, tcpRegistrations, () -> readAuthorizer));
       }
     });
     try {
@@ -96,6 +98,10 @@ public final class TransportNode implements AutoCloseable {
       closeProviders();
       tcp.close();
       throw e;
+    }
+    if (!conf.get(TransportConf.FAULT_TIER).isEmpty()) {
+      LOG.warn("fault injection is ON for tier {} ({}): for tests only", conf.get(TransportConf.FAULT_TIER),
+          conf.toMap().entrySet().stream().filter(e -> e.getKey().contains(".fault.")).toList());
     }
     LOG.info("vRDMA transport {}: {}", advertisement,
         availability.stream().map(TierAvailability::toString).collect(Collectors.joining("; ")));
@@ -178,6 +184,11 @@ public final class TransportNode implements AutoCloseable {
     this.controlHandler = handler;
   }
 
+  /** Sets who decides which peers may read which regions over the tiers this node serves. */
+  public void setReadAuthorizer(ReadAuthorizer authorizer) {
+    this.readAuthorizer = authorizer;
+  }
+
   /** Registers a region on every tier this node has. */
   public Registration register(RegionSource source) throws TransportException {
     return register(source, EnumSet.allOf(Tier.class));
@@ -229,7 +240,7 @@ public final class TransportNode implements AutoCloseable {
       Map<Tier, DataPath> paths = new EnumMap<>(Tier.class);
       for (Tier t : conf.tiers()) {
         if (providers.containsKey(t) && TierSelector.usableBetween(t, advertisement, peer)) {
-          paths.put(t, providers.get(t).open(peer, channel));
+          paths.put(t, withFaults(t, providers.get(t).open(peer, channel)));
         }
       }
       NodeConnection connection = new NodeConnection(peer, tier, channel, paths);
@@ -240,6 +251,15 @@ public final class TransportNode implements AutoCloseable {
       channel.close();
       throw e;
     }
+  }
+
+  private DataPath withFaults(Tier tier, DataPath path) {
+    String faultTier = conf.get(TransportConf.FAULT_TIER);
+    if (faultTier.isEmpty() || Tier.fromName(faultTier) != tier) {
+      return path;
+    }
+    return new FaultInjectingPath(path, conf.get(TransportConf.FAULT_FAIL_EVERY),
+        conf.get(TransportConf.FAULT_CORRUPT_EVERY), conf.get(TransportConf.FAULT_DELAY));
   }
 
   /** Connects to a peer whose advertisement is known (for instance from Spark's driver). */

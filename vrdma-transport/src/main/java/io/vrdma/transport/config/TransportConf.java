@@ -59,6 +59,16 @@ public final class TransportConf {
   public static final ConfigKey<Long> SHM_LIVENESS_TIMEOUT = ConfigKey.millis(PREFIX + "shm.livenessTimeout", "10s",
       "A process whose heartbeat is older than this is taken as dead and its arena space reclaimed.");
 
+  public static final ConfigKey<String> FAULT_TIER = ConfigKey.string(PREFIX + "fault.tier", "",
+      "Testing only: the tier whose reads the fault injector disturbs (empty: injection off). Lets the layers"
+          + " above prove their fallback, retry and corruption handling against a real transport.");
+  public static final ConfigKey<Long> FAULT_FAIL_EVERY = ConfigKey.size(PREFIX + "fault.failEvery", "0",
+      "Testing only: fail every n-th read on the fault tier (0: never).");
+  public static final ConfigKey<Long> FAULT_CORRUPT_EVERY = ConfigKey.size(PREFIX + "fault.corruptEvery", "0",
+      "Testing only: flip one byte of every n-th successful read on the fault tier (0: never).");
+  public static final ConfigKey<Long> FAULT_DELAY = ConfigKey.millis(PREFIX + "fault.delay", "0ms",
+      "Testing only: delay every read on the fault tier by this long.");
+
   private static final List<ConfigKey<?>> ALL_KEYS = collectKeys();
 
   private final Map<String, String> raw;
@@ -156,6 +166,9 @@ public final class TransportConf {
       throw new IllegalArgumentException(TCP_IO_THREADS.name() + " must be at least 1");
     }
     getInt(SHM_ARENA_BYTES);
+    if (!get(FAULT_TIER).isEmpty()) {
+      Tier.fromName(get(FAULT_TIER));
+    }
     getInt(TCP_MAX_FRAME);
   }
 

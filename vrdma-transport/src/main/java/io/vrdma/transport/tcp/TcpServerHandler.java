@@ -9,7 +9,10 @@ import io.netty.handler.codec.TooLongFrameException;
 import io.vrdma.transport.ControlHandler;
 import io.vrdma.transport.InboundConnection;
 import io.vrdma.transport.NodeAdvertisement;
+import io.vrdma.transport.ReadAuthorizer;
+import io.vrdma.transport.RegionDescriptor;
 import io.vrdma.transport.RegionSource;
+import io.vrdma.transport.Tier;
 import io.vrdma.transport.TransportException;
 import java.io.IOException;
 import java.net.SocketAddress;
@@ -36,15 +39,17 @@ public final class TcpServerHandler extends SimpleChannelInboundHandler<ByteBuf>
   private final Supplier<NodeAdvertisement> advertisement;
   private final Supplier<ControlHandler> controlHandler;
   private final TcpRegistrations registrations;
+  private final Supplier<ReadAuthorizer> readAuthorizer;
   private final ConcurrentMap<String, Object> attributes = new ConcurrentHashMap<>();
   private volatile NodeAdvertisement peer;
   private ChannelHandlerContext ctx;
 
   public TcpServerHandler(Supplier<NodeAdvertisement> advertisement, Supplier<ControlHandler> controlHandler,
-      TcpRegistrations registrations) {
+      TcpRegistrations registrations, Supplier<ReadAuthorizer> readAuthorizer) {
     this.advertisement = advertisement;
     this.controlHandler = controlHandler;
     this.registrations = registrations;
+    this.readAuthorizer = readAuthorizer;
   }
 
   @Override
@@ -120,6 +125,12 @@ public final class TcpServerHandler extends SimpleChannelInboundHandler<ByteBuf>
     long key = frame.readLong();
     long offset = frame.readLong();
     int length = frame.readInt();
+    ReadAuthorizer authorizer = readAuthorizer.get();
+    if (authorizer != null && !authorizer.mayRead(this,
+        new RegionDescriptor(Tier.TCP, advertisement.get().nodeId(), 0, key, offset + length))) {
+      refuse("READ of region " + Long.toHexString(key) + " refused by the read authorizer");
+      return;
+    }
     RegionSource region = registrations.get(key);
     if (region == null) {
       ctx.writeAndFlush(Frames.error(ctx.alloc(), id, Frames.ERROR_NOT_FOUND,
