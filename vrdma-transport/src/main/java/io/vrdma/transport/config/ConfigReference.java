@@ -4,28 +4,49 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.ServiceLoader;
 
 /**
- * Renders the configuration reference ({@code docs/configuration.md}) from the keys of
- * {@link TransportConf}, so that the documentation is generated rather than kept in step by hand. A test
- * compares the committed file with this rendering; run {@code main} with the file's path to rewrite it.
+ * Renders the configuration reference ({@code docs/configuration.md}) from the {@link ConfigSection}s on
+ * the class path, so that the documentation is generated rather than kept in step by hand. Each module's
+ * tests check that its section appears in the committed file exactly as rendered, and that the file
+ * names no key of the module that the code lacks.
  */
 public final class ConfigReference {
   private ConfigReference() {}
 
-  /** The markdown reference of every transport key. */
-  public static String render() {
+  /** Every section found on the class path, in order. */
+  public static List<ConfigSection> sections() {
+    List<ConfigSection> sections = new ArrayList<>();
+    ServiceLoader.load(ConfigSection.class).forEach(sections::add);
+    sections.sort(Comparator.comparingInt(ConfigSection::order));
+    return sections;
+  }
+
+  /** The whole reference. */
+  public static String render(List<ConfigSection> sections) {
     StringBuilder sb = new StringBuilder();
     sb.append("# Configuration reference\n\n");
-    sb.append("<!-- Generated from io.vrdma.transport.config.TransportConf by ConfigReference; do not edit.\n");
-    sb.append("     Regenerate: mvn -q -pl vrdma-transport exec:java"
+    sb.append("<!-- Generated from the ConfigSection classes by io.vrdma.transport.config.ConfigReference; do not edit.\n");
+    sb.append("     Regenerate: mvn -q -DskipTests install && mvn -q -pl block-transfer exec:java"
         + " -Dexec.mainClass=io.vrdma.transport.config.ConfigReference -Dexec.args=docs/configuration.md -->\n\n");
-    sb.append("Keys of the transport layer, read from a plain map by `TransportConf.fromMap`; the Spark and"
-        + " Hadoop integrations adapt their own configuration onto these keys. A misspelt key under"
-        + " `vrdma.transport.` is refused at start-up.\n");
-    sb.append("Sizes take the suffixes k, m, g; durations ms, s, m.\n\n");
+    sb.append("Sizes take the suffixes k, m, g; durations ms, s, m. A misspelt key under a documented prefix is"
+        + " refused at start-up.\n");
+    for (ConfigSection section : sections) {
+      sb.append('\n').append(renderSection(section));
+    }
+    return sb.toString();
+  }
+
+  /** One section: heading, paragraph and the table of its keys. */
+  public static String renderSection(ConfigSection section) {
+    StringBuilder sb = new StringBuilder();
+    sb.append("## ").append(section.title()).append("\n\n").append(section.intro()).append("\n\n");
     sb.append("| key | default | meaning |\n|---|---|---|\n");
-    for (ConfigKey<?> key : TransportConf.allKeys()) {
+    for (ConfigKey<?> key : section.keys()) {
       sb.append("| `").append(key.name()).append("` | `")
           .append(key.defaultValue().isEmpty() ? "(empty)" : key.defaultValue()).append("` | ")
           .append(key.doc().replace("|", "\\|")).append(" |\n");
@@ -39,6 +60,6 @@ public final class ConfigReference {
       System.err.println("usage: ConfigReference <path of docs/configuration.md>");
       System.exit(2);
     }
-    Files.writeString(Path.of(args[0]), render(), StandardCharsets.UTF_8);
+    Files.writeString(Path.of(args[0]), render(sections()), StandardCharsets.UTF_8);
   }
 }

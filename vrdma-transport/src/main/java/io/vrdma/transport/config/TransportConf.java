@@ -1,8 +1,6 @@
 package io.vrdma.transport.config;
 
 import io.vrdma.transport.Tier;
-import java.lang.reflect.Field;
-import java.lang.reflect.Modifier;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -69,7 +67,7 @@ public final class TransportConf {
   public static final ConfigKey<Long> FAULT_DELAY = ConfigKey.millis(PREFIX + "fault.delay", "0ms",
       "Testing only: delay every read on the fault tier by this long.");
 
-  private static final List<ConfigKey<?>> ALL_KEYS = collectKeys();
+  private static final List<ConfigKey<?>> ALL_KEYS = ConfigSection.keysDeclaredIn(TransportConf.class);
 
   private final Map<String, String> raw;
   private final List<Tier> tiers;
@@ -82,18 +80,7 @@ public final class TransportConf {
 
   /** Reads a configuration from a plain map; keys outside {@link #PREFIX} are ignored. */
   public static TransportConf fromMap(Map<String, String> settings) {
-    Map<String, String> own = new LinkedHashMap<>();
-    for (Map.Entry<String, String> e : settings.entrySet()) {
-      if (!e.getKey().startsWith(PREFIX)) {
-        continue;
-      }
-      if (ALL_KEYS.stream().noneMatch(k -> k.name().equals(e.getKey()))) {
-        throw new IllegalArgumentException("unknown configuration key " + e.getKey()
-            + " (see docs/configuration.md for the keys of the transport)");
-      }
-      own.put(e.getKey(), e.getValue());
-    }
-    return new TransportConf(Collections.unmodifiableMap(own));
+    return new TransportConf(ConfigSection.ownKeys(settings, PREFIX, ALL_KEYS));
   }
 
   /** A configuration with every key at its default. */
@@ -191,18 +178,28 @@ public final class TransportConf {
     return Collections.unmodifiableList(out);
   }
 
-  private static List<ConfigKey<?>> collectKeys() {
-    List<ConfigKey<?>> keys = new ArrayList<>();
-    for (Field f : TransportConf.class.getDeclaredFields()) {
-      if (Modifier.isStatic(f.getModifiers()) && f.getType() == ConfigKey.class) {
-        try {
-          keys.add((ConfigKey<?>) f.get(null));
-        } catch (IllegalAccessException e) {
-          throw new AssertionError(e);
-        }
-      }
+  /** The transport's section of the configuration reference. */
+  public static final class Section implements ConfigSection {
+    @Override
+    public int order() {
+      return 10;
     }
-    return Collections.unmodifiableList(keys);
+
+    @Override
+    public String title() {
+      return "Transport (`vrdma.transport.*`)";
+    }
+
+    @Override
+    public String intro() {
+      return "Read by every transport node (`TransportConf.fromMap`); the Spark and Hadoop integrations adapt"
+          + " their own configuration onto these keys.";
+    }
+
+    @Override
+    public List<ConfigKey<?>> keys() {
+      return ALL_KEYS;
+    }
   }
 
   @Override

@@ -1,0 +1,101 @@
+package io.vrdma.block;
+
+import io.vrdma.transport.config.ConfigKey;
+import io.vrdma.transport.config.ConfigSection;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The block layer's configuration: flow control, retries and integrity of the block client, and what the
+ * block server checks. Every key is a documented constant with its default; an instance reads them from
+ * a plain map, as {@link io.vrdma.transport.config.TransportConf} does for the transport.
+ */
+public final class BlockConf {
+  /** Every key of the block layer starts with this prefix. */
+  public static final String PREFIX = "vrdma.block.";
+
+  public static final ConfigKey<Long> MAX_BYTES_IN_FLIGHT = ConfigKey.size(PREFIX + "maxBytesInFlight", "96m",
+      "Bytes of blocks a client may be reading at once, over all peers. A block larger than this is still"
+          + " fetched, alone.");
+  public static final ConfigKey<Long> MAX_BYTES_IN_FLIGHT_PER_PEER = ConfigKey.size(PREFIX + "maxBytesInFlightPerPeer",
+      "48m", "Bytes of blocks a client may be reading at once from one peer.");
+  public static final ConfigKey<Long> MAX_REQUESTS_IN_FLIGHT = ConfigKey.size(PREFIX + "maxRequestsInFlight", "512",
+      "Reads a client may have in flight at once, over all peers.");
+  public static final ConfigKey<Long> MAX_REQUESTS_IN_FLIGHT_PER_PEER = ConfigKey.size(
+      PREFIX + "maxRequestsInFlightPerPeer", "128", "Reads a client may have in flight at once to one peer.");
+  public static final ConfigKey<Long> MAX_RETRIES = ConfigKey.size(PREFIX + "maxRetries", "3",
+      "How often a block whose read failed on every tier is tried again (with a fresh connection when the"
+          + " old one is gone) before the failure is reported.");
+  public static final ConfigKey<Long> RETRY_WAIT = ConfigKey.millis(PREFIX + "retryWait", "200ms",
+      "Wait before the first retry; it doubles with each further retry.");
+  public static final ConfigKey<Boolean> CHECKSUM = ConfigKey.bool(PREFIX + "checksum", true,
+      "Server: compute a CRC32C of each block when it is published. Client: verify it; a mismatch is"
+          + " fetched again once, then reported as a corrupt block, never delivered.");
+  public static final ConfigKey<Long> LOCATE_BATCH = ConfigKey.size(PREFIX + "locateBatch", "1024",
+      "Block ids per locate request (one round trip each).");
+  public static final ConfigKey<String> SPILL_DIR = ConfigKey.string(PREFIX + "spillDir", "",
+      "Where a block larger than the largest pooled buffer is assembled as a file. Empty: java.io.tmpdir.");
+
+  private static final List<ConfigKey<?>> ALL_KEYS = ConfigSection.keysDeclaredIn(BlockConf.class);
+
+  private final Map<String, String> raw;
+
+  private BlockConf(Map<String, String> raw) {
+    this.raw = raw;
+    for (ConfigKey<?> key : ALL_KEYS) {
+      get(key);
+    }
+    if (get(MAX_BYTES_IN_FLIGHT) < 1 || get(MAX_BYTES_IN_FLIGHT_PER_PEER) < 1 || get(MAX_REQUESTS_IN_FLIGHT) < 1
+        || get(MAX_REQUESTS_IN_FLIGHT_PER_PEER) < 1 || get(LOCATE_BATCH) < 1) {
+      throw new IllegalArgumentException("flow-control limits under " + PREFIX + " must be at least 1");
+    }
+    if (get(LOCATE_BATCH) > MessagesLimits.MAX_BLOCKS_PER_LOCATE) {
+      throw new IllegalArgumentException(LOCATE_BATCH.name() + " must be at most " + MessagesLimits.MAX_BLOCKS_PER_LOCATE);
+    }
+  }
+
+  /** Reads a configuration from a plain map; keys outside {@link #PREFIX} are ignored. */
+  public static BlockConf fromMap(Map<String, String> settings) {
+    return new BlockConf(ConfigSection.ownKeys(settings, PREFIX, ALL_KEYS));
+  }
+
+  public static BlockConf defaults() {
+    return fromMap(Map.of());
+  }
+
+  /** The typed value of a key: the configured one, or its default. */
+  public <T> T get(ConfigKey<T> key) {
+    return key.parse(raw.getOrDefault(key.name(), key.defaultValue()));
+  }
+
+  /** Limits of the block protocol that are not configuration: they bound what a peer can make us allocate. */
+  public static final class MessagesLimits {
+    public static final int MAX_BLOCKS_PER_LOCATE = 16_384;
+    public static final int MAX_ID_BYTES = 1024;
+
+    private MessagesLimits() {}
+  }
+
+  /** The block layer's section of the configuration reference. */
+  public static final class Section implements ConfigSection {
+    @Override
+    public int order() {
+      return 20;
+    }
+
+    @Override
+    public String title() {
+      return "Block transfer (`vrdma.block.*`)";
+    }
+
+    @Override
+    public String intro() {
+      return "Read by the block server and block client (`BlockConf.fromMap`).";
+    }
+
+    @Override
+    public List<ConfigKey<?>> keys() {
+      return ALL_KEYS;
+    }
+  }
+}

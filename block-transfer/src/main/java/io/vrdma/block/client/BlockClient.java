@@ -1,0 +1,388 @@
+package io.vrdma.block.client;
+
+import io.vrdma.block.BlockConf;
+import io.vrdma.block.BlockException.BlockNotFoundException;
+import io.vrdma.block.BlockException.CorruptBlockException;
+import io.vrdma.block.protocol.Messages;
+import io.vrdma.block.protocol.Messages.Location;
+import io.vrdma.transport.Connection;
+import io.vrdma.transport.RegionDescriptor;
+import io.vrdma.transport.Tier;
+import io.vrdma.transport.TransportException;
+import io.vrdma.transport.TransportException.InvalidDescriptorException;
+import io.vrdma.transport.TransportException.RegionNotFoundException;
+import io.vrdma.transport.TransportNode;
+import io.vrdma.transport.buffer.PooledBuffer;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.zip.CRC32C;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Fetches batches of blocks from peers' {@link io.vrdma.block.server.BlockServer}s: one locate round trip
+ * per batch, then one-sided reads over the connection's tier, each block delivered to the listener as
+ * it completes.
+ *
+ * <p>Memory is bounded by {@link BlockConf}'s in-flight limits; a block larger than the largest pooled
+ * buffer is assembled in a spill file. A read that fails on a tier is tried on the next tier the block is
+ * registered on (shm → verbs → tcp) without the caller seeing it; when every tier failed, the block is
+ * retried with backoff on a fresh connection, and only then reported. A block whose CRC32C does not match
+ * is fetched once more, then reported as corrupt; it is never delivered.
+ */
+public final class BlockClient implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(BlockClient.class);
+
+  private final TransportNode node;
+  private final BlockConf conf;
+  private final FlowControl flow;
+  private final BlockClientMetrics metrics = new BlockClientMetrics();
+  private final Map<String, PeerSession> sessions = new ConcurrentHashMap<>();
+  private final ScheduledExecutorService executor;
+  private final Path spillDir;
+
+  public BlockClient(TransportNode node, BlockConf conf) {
+    this.node = node;
+    this.conf = conf;
+    this.flow = new FlowControl(conf.get(BlockConf.MAX_BYTES_IN_FLIGHT), conf.get(BlockConf.MAX_REQUESTS_IN_FLIGHT),
+        conf.get(BlockConf.MAX_BYTES_IN_FLIGHT_PER_PEER), conf.get(BlockConf.MAX_REQUESTS_IN_FLIGHT_PER_PEER));
+    String dir = conf.get(BlockConf.SPILL_DIR);
+    this.spillDir = Path.of(dir.isEmpty() ? System.getProperty("java.io.tmpdir") : dir);
+    AtomicInteger threads = new AtomicInteger();
+    this.executor = Executors.newScheduledThreadPool(2, r -> {
+      Thread t = new Thread(r, "vrdma-block-client-" + threads.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    });
+  }
+
+  /** Counters of what this client moved, per tier, and of its retries, fallbacks and failures. */
+  public BlockClientMetrics metrics() {
+    return metrics;
+  }
+
+  /** Bytes of blocks being read right now (bounded by the in-flight limits). */
+  public long bytesInFlight() {
+    return flow.bytesInFlight();
+  }
+
+  /**
+   * Fetches blocks of one namespace from the block server of the node at {@code host:port}. Returns at
+   * once; the listener hears of every block exactly once, and the future completes after the last.
+   *
+   * @param secret the namespace's shared secret, or null when the server does not authenticate
+   */
+  public CompletableFuture<Void> fetch(String host, int port, String namespace, byte[] secret, List<String> blockIds,
+      BlockFetchListener listener) {
+    Fetch fetch = new Fetch(sessions.computeIfAbsent(host + ":" + port, k -> new PeerSession(node, host, port)),
+        namespace, secret, listener, blockIds.size());
+    executor.execute(() -> fetch.locateAndStart(blockIds, 0));
+    return fetch.done;
+  }
+
+  /** One call of {@link #fetch}: its blocks, its listener, and the count of blocks not yet reported. */
+  private final class Fetch {
+    final PeerSession session;
+    final String namespace;
+    final byte[] secret;
+    final BlockFetchListener listener;
+    final AtomicInteger outstanding;
+    final CompletableFuture<Void> done = new CompletableFuture<>();
+
+    Fetch(PeerSession session, String namespace, byte[] secret, BlockFetchListener listener, int blocks) {
+      this.session = session;
+      this.namespace = namespace;
+      this.secret = secret == null ? null : secret.clone();
+      this.listener = listener;
+      this.outstanding = new AtomicInteger(blocks);
+      if (blocks == 0) {
+        done.complete(null);
+      }
+    }
+
+    void locateAndStart(List<String> ids, int attempt) {
+      List<List<Location>> batches = new ArrayList<>();
+      Connection connection;
+      int batchSize = (int) (long) conf.get(BlockConf.LOCATE_BATCH);
+      try {
+        connection = session.ready(namespace, secret);
+        for (int from = 0; from < ids.size(); from += batchSize) {
+          List<String> batch = ids.subList(from, Math.min(ids.size(), from + batchSize));
+          ByteBuffer answer = session.call(connection, Messages.locate(namespace, batch));
+          batches.add(Messages.decodeLocateAnswer(answer, batch.size()));
+        }
+      } catch (TransportException e) {
+        if (attempt < conf.get(BlockConf.MAX_RETRIES) && !(e instanceof io.vrdma.block.BlockException)) {
+          metrics.retried();
+          executor.schedule(() -> locateAndStart(ids, attempt + 1), backoff(attempt + 1), TimeUnit.MILLISECONDS);
+        } else {
+          ids.forEach(id -> fail(id, e));
+        }
+        return;
+      }
+      int i = 0;
+      for (List<Location> batch : batches) {
+        for (Location location : batch) {
+          String id = ids.get(i++);
+          if (location == null) {
+            fail(id, new BlockNotFoundException("block " + id + " is not published in namespace " + namespace
+                + " on " + session.key()));
+          } else {
+            BlockRead read = new BlockRead(this, id, location, tierOrder(connection, location));
+            flow.acquire(session.key(), read.charge, read::start);
+          }
+        }
+      }
+    }
+
+    void succeed(String id, FetchedBlock block) {
+      try {
+        listener.onBlockFetchSuccess(id, block);
+      } catch (RuntimeException e) {
+        LOG.warn("listener failed on block {}: {}", id, e.toString());
+      }
+      countDown();
+    }
+
+    void fail(String id, Throwable cause) {
+      metrics.failed();
+      try {
+        listener.onBlockFetchFailure(id, cause);
+      } catch (RuntimeException e) {
+        LOG.warn("listener failed on the failure of block {}: {}", id, e.toString());
+      }
+      countDown();
+    }
+
+    private void countDown() {
+      if (outstanding.decrementAndGet() == 0) {
+        done.complete(null);
+      }
+    }
+  }
+
+  /** The tiers to read a block over: from the connection's tier down the preference order, where it lives. */
+  private List<Tier> tierOrder(Connection connection, Location location) {
+    List<Tier> preference = node.conf().tiers();
+    List<Tier> order = new ArrayList<>();
+    for (Tier t : preference.subList(preference.indexOf(connection.tier()), preference.size())) {
+      if (location.descriptors().containsKey(t)) {
+        order.add(t);
+      }
+    }
+    return order;
+  }
+
+  private long backoff(int attempt) {
+    return conf.get(BlockConf.RETRY_WAIT) << Math.min(attempt - 1, 16);
+  }
+
+  /** One block's journey: tiers in order, retries, checksum, delivery. */
+  private final class BlockRead {
+    final Fetch fetch;
+    final String id;
+    final Location location;
+    final List<Tier> tiers;
+    final long charge;
+    int tierIndex;
+    int retries;
+    boolean refetchedCorrupt;
+
+    BlockRead(Fetch fetch, String id, Location location, List<Tier> tiers) {
+      this.fetch = fetch;
+      this.id = id;
+      this.location = location;
+      this.tiers = tiers;
+      this.charge = flow.charge(location.length());
+    }
+
+    void start() {
+      if (tiers.isEmpty()) {
+        finish(null, new InvalidDescriptorException("block " + id + " is registered on "
+            + location.descriptors().keySet() + ", none of which the connection to " + fetch.session.key() + " has"));
+        return;
+      }
+      Tier tier = tiers.get(tierIndex);
+      RegionDescriptor region = location.descriptors().get(tier);
+      Connection connection = fetch.session.current();
+      CompletableFuture<FetchedBlock> read;
+      try {
+        read = location.length() <= node.bufferPool().maxBufferBytes()
+            ? readIntoBuffer(connection, region) : readIntoSpillFile(connection, region);
+      } catch (TransportException | IOException e) {
+        read = CompletableFuture.failedFuture(e);
+      }
+      read.whenComplete((block, failure) -> {
+        if (failure == null) {
+          verified(tier, block);
+        } else {
+          failed(unwrap(failure));
+        }
+      });
+    }
+
+    private CompletableFuture<FetchedBlock> readIntoBuffer(Connection connection, RegionDescriptor region)
+        throws TransportException {
+      int length = (int) location.length();
+      PooledBuffer buffer = node.bufferPool().acquire(Math.max(1, length));
+      CompletableFuture<FetchedBlock> read = length == 0 ? CompletableFuture.completedFuture(null)
+          .thenApply(x -> new BufferBlock(id, buffer, 0))
+          : connection.read(region, location.offset(), length, buffer, 0).thenApply(x -> new BufferBlock(id, buffer, length));
+      return read.whenComplete((b, e) -> {
+        if (e != null) {
+          buffer.release();
+        }
+      });
+    }
+
+    private CompletableFuture<FetchedBlock> readIntoSpillFile(Connection connection, RegionDescriptor region)
+        throws TransportException, IOException {
+      Path file = Files.createTempFile(spillDir, "vrdma-block-", ".spill");
+      FileChannel out = FileChannel.open(file, StandardOpenOption.WRITE);
+      PooledBuffer piece = node.bufferPool().acquire(node.bufferPool().maxBufferBytes());
+      return readPieces(connection, region, piece, out, 0).whenComplete((x, e) -> {
+        piece.release();
+        try {
+          out.close();
+          if (e != null) {
+            Files.deleteIfExists(file);
+          }
+        } catch (IOException io) {
+          LOG.warn("cannot clean spill file {}: {}", file, io.toString());
+        }
+      }).thenApply(x -> new FileBlock(id, file, location.length()));
+    }
+
+    private CompletableFuture<Void> readPieces(Connection connection, RegionDescriptor region, PooledBuffer piece,
+        FileChannel out, long done) {
+      if (done == location.length()) {
+        return CompletableFuture.completedFuture(null);
+      }
+      int n = (int) Math.min(piece.capacity(), location.length() - done);
+      return connection.read(region, location.offset() + done, n, piece, 0).thenCompose(x -> {
+        try {
+          ByteBuffer bytes = piece.nioBuffer(0, n);
+          long at = done;
+          while (bytes.hasRemaining()) {
+            at += out.write(bytes, at);
+          }
+        } catch (IOException e) {
+          throw new CompletionException(e);
+        }
+        return readPieces(connection, region, piece, out, done + n);
+      });
+    }
+
+    private void verified(Tier tier, FetchedBlock block) {
+      if (location.checksum() != null) {
+        int actual;
+        try {
+          actual = crc32c(block);
+        } catch (IOException e) {
+          block.release();
+          failed(e);
+          return;
+        }
+        if (actual != location.checksum()) {
+          block.release();
+          CorruptBlockException corrupt = new CorruptBlockException("block " + id + " from " + fetch.session.key()
+              + " over " + tier.configName() + " has CRC32C " + Integer.toHexString(actual) + ", expected "
+              + Integer.toHexString(location.checksum()));
+          if (refetchedCorrupt) {
+            finish(null, corrupt);
+            return;
+          }
+          refetchedCorrupt = true;
+          metrics.refetchedCorrupt();
+          LOG.warn("{}; fetching it again", corrupt.getMessage());
+          if (tierIndex + 1 < tiers.size()) {
+            tierIndex++;
+          }
+          start();
+          return;
+        }
+      }
+      metrics.delivered(tier, location.length());
+      finish(block, null);
+    }
+
+    private void failed(Throwable cause) {
+      if (tierIndex + 1 < tiers.size()) {
+        LOG.info("block {} failed on {} ({}); falling back to {}", id, tiers.get(tierIndex).configName(),
+            cause.getMessage(), tiers.get(tierIndex + 1).configName());
+        metrics.fellBack();
+        tierIndex++;
+        start();
+        return;
+      }
+      boolean gone = cause instanceof RegionNotFoundException || cause instanceof InvalidDescriptorException;
+      if (gone || retries >= conf.get(BlockConf.MAX_RETRIES)) {
+        finish(null, gone ? new BlockNotFoundException("block " + id + " is no longer served by "
+            + fetch.session.key() + ": " + cause.getMessage()) : cause);
+        return;
+      }
+      retries++;
+      metrics.retried();
+      tierIndex = 0;
+      executor.schedule(() -> {
+        try {
+          fetch.session.ready(fetch.namespace, fetch.secret);
+          start();
+        } catch (TransportException e) {
+          failed(e);
+        }
+      }, backoff(retries), TimeUnit.MILLISECONDS);
+    }
+
+    private void finish(FetchedBlock block, Throwable failure) {
+      flow.release(fetch.session.key(), charge);
+      if (failure == null) {
+        fetch.succeed(id, block);
+      } else {
+        fetch.fail(id, failure);
+      }
+    }
+  }
+
+  private static int crc32c(FetchedBlock block) throws IOException {
+    CRC32C crc = new CRC32C();
+    if (block instanceof BufferBlock) {
+      crc.update(block.nioByteBuffer());
+    } else {
+      try (var in = block.createInputStream()) {
+        byte[] chunk = new byte[1 << 16];
+        int n;
+        while ((n = in.read(chunk)) > 0) {
+          crc.update(chunk, 0, n);
+        }
+      }
+    }
+    return (int) crc.getValue();
+  }
+
+  private static Throwable unwrap(Throwable t) {
+    return t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
+  }
+
+  /** Closes the client's connections; fetches in flight fail. The transport node stays the caller's. */
+  @Override
+  public void close() {
+    executor.shutdownNow();
+    sessions.values().forEach(PeerSession::close);
+    sessions.clear();
+  }
+}

@@ -1,0 +1,87 @@
+package io.vrdma.block.client;
+
+import io.vrdma.transport.Tier;
+import java.util.EnumMap;
+import java.util.Map;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * What a block client has moved and how: bytes and blocks per tier, and the retries, tier fallbacks,
+ * corruption refetches and failures it went through. The layers above read it for their own metrics.
+ */
+public final class BlockClientMetrics {
+  private final Map<Tier, LongAdder> bytes = new EnumMap<>(Tier.class);
+  private final Map<Tier, LongAdder> blocks = new EnumMap<>(Tier.class);
+  private final LongAdder retries = new LongAdder();
+  private final LongAdder fallbacks = new LongAdder();
+  private final LongAdder corruptRefetches = new LongAdder();
+  private final LongAdder failures = new LongAdder();
+
+  BlockClientMetrics() {
+    for (Tier t : Tier.values()) {
+      bytes.put(t, new LongAdder());
+      blocks.put(t, new LongAdder());
+    }
+  }
+
+  void delivered(Tier tier, long size) {
+    bytes.get(tier).add(size);
+    blocks.get(tier).increment();
+  }
+
+  void retried() {
+    retries.increment();
+  }
+
+  void fellBack() {
+    fallbacks.increment();
+  }
+
+  void refetchedCorrupt() {
+    corruptRefetches.increment();
+  }
+
+  void failed() {
+    failures.increment();
+  }
+
+  /** Bytes of blocks delivered that came over a tier. */
+  public long bytes(Tier tier) {
+    return bytes.get(tier).sum();
+  }
+
+  /** Blocks delivered that came over a tier. */
+  public long blocks(Tier tier) {
+    return blocks.get(tier).sum();
+  }
+
+  /** Times a block was tried again after failing on every tier. */
+  public long retries() {
+    return retries.sum();
+  }
+
+  /** Times a block's read moved to the next tier after a failure. */
+  public long fallbacks() {
+    return fallbacks.sum();
+  }
+
+  /** Times a block was fetched again because its checksum did not match. */
+  public long corruptRefetches() {
+    return corruptRefetches.sum();
+  }
+
+  /** Blocks reported to a listener as failed. */
+  public long failures() {
+    return failures.sum();
+  }
+
+  @Override
+  public String toString() {
+    StringBuilder sb = new StringBuilder("blocks");
+    for (Tier t : Tier.values()) {
+      sb.append(' ').append(t.configName()).append('=').append(blocks(t)).append('/').append(bytes(t)).append('B');
+    }
+    return sb.append(", retries=").append(retries()).append(", fallbacks=").append(fallbacks())
+        .append(", corrupt refetches=").append(corruptRefetches()).append(", failures=").append(failures()).toString();
+  }
+}

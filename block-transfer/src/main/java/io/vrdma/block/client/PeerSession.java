@@ -1,0 +1,90 @@
+package io.vrdma.block.client;
+
+import io.vrdma.block.BlockException.AuthenticationException;
+import io.vrdma.block.protocol.Messages;
+import io.vrdma.block.protocol.SecretProof;
+import io.vrdma.transport.Connection;
+import io.vrdma.transport.TransportException;
+import io.vrdma.transport.TransportNode;
+import java.nio.ByteBuffer;
+import java.util.HashSet;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/** The client's connection to one peer, remade when it breaks, with the namespaces it has proven. */
+final class PeerSession {
+  private final TransportNode node;
+  private final String host;
+  private final int port;
+  private final Set<String> authenticated = new HashSet<>();
+  private Connection connection;
+
+  PeerSession(TransportNode node, String host, int port) {
+    this.node = node;
+    this.host = host;
+    this.port = port;
+  }
+
+  String key() {
+    return host + ":" + port;
+  }
+
+  /** A live connection, authenticated for {@code namespace} when a secret is given; blocks while it connects. */
+  synchronized Connection ready(String namespace, byte[] secret) throws TransportException {
+    if (connection == null || !connection.isActive()) {
+      if (connection != null) {
+        connection.close();
+      }
+      connection = node.connect(host, port);
+      authenticated.clear();
+    }
+    if (secret != null && !authenticated.contains(namespace)) {
+      try {
+        ByteBuffer nonce = await(connection.request(Messages.authChallenge(namespace)));
+        byte[] n = new byte[nonce.remaining()];
+        nonce.get(n);
+        await(connection.request(Messages.authProof(namespace, SecretProof.prove(secret, namespace, n))));
+      } catch (TransportException e) {
+        throw new AuthenticationException("peer " + key() + " refused authentication for namespace " + namespace
+            + ": " + e.getMessage(), e);
+      }
+      authenticated.add(namespace);
+    }
+    return connection;
+  }
+
+  /** The current connection, which may have broken since. */
+  synchronized Connection current() {
+    return connection;
+  }
+
+  private ByteBuffer await(java.util.concurrent.CompletableFuture<ByteBuffer> answer) throws TransportException {
+    long timeout = node.conf().readTimeoutMillis();
+    try {
+      return answer.get(timeout, TimeUnit.MILLISECONDS);
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof TransportException te) {
+        throw te;
+      }
+      throw new TransportException("request to " + key() + " failed: " + e.getCause(), e.getCause());
+    } catch (TimeoutException e) {
+      throw new TransportException.ReadTimeoutException("no answer from " + key() + " within " + timeout + " ms");
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new TransportException("interrupted waiting for " + key());
+    }
+  }
+
+  /** Waits for a control answer with the read timeout. */
+  ByteBuffer call(Connection c, ByteBuffer message) throws TransportException {
+    return await(c.request(message));
+  }
+
+  synchronized void close() {
+    if (connection != null) {
+      connection.close();
+    }
+  }
+}
