@@ -223,7 +223,7 @@ public final class BlockClient implements AutoCloseable {
       try {
         read = location.length() <= node.bufferPool().maxBufferBytes()
             ? readIntoBuffer(connection, region) : readIntoSpillFile(connection, region);
-      } catch (TransportException | IOException e) {
+      } catch (IOException e) {
         read = CompletableFuture.failedFuture(e);
       }
       read.whenComplete((block, failure) -> {
