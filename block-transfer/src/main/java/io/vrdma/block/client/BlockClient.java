@@ -88,7 +88,9 @@ public final class BlockClient implements AutoCloseable {
    */
   public CompletableFuture<Void> fetch(String host, int port, String namespace, byte[] secret, List<String> blockIds,
       BlockFetchListener listener) {
-    Fetch fetch = new Fetch(sessions.computeIfAbsent(host + ":" + port, k -> new PeerSession(node, host, port)),
+    // a connection proven with one secret is never lent to a caller holding another (or none)
+    String sessionKey = host + ":" + port + "#" + fingerprint(secret);
+    Fetch fetch = new Fetch(sessions.computeIfAbsent(sessionKey, k -> new PeerSession(node, host, port)),
         namespace, secret, listener, blockIds.size());
     executor.execute(() -> fetch.locateAndStart(blockIds, 0));
     return fetch.done;
@@ -372,6 +374,17 @@ public final class BlockClient implements AutoCloseable {
       }
     }
     return (int) crc.getValue();
+  }
+
+  private static String fingerprint(byte[] secret) {
+    if (secret == null) {
+      return "none";
+    }
+    try {
+      return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(secret));
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 unavailable in this JVM", e);
+    }
   }
 
   private static Throwable unwrap(Throwable t) {

@@ -112,11 +112,13 @@ public final class BlockServer implements AutoCloseable {
       registration.close();
       throw new TransportException("cannot checksum blocks of " + file + ": " + e, e);
     }
+    // known to the read authorizer before any peer can locate it
+    registration.descriptor(Tier.TCP).ifPresent(d -> byTcpKey.put(d.key(), ns));
     if (!ns.add(registration, published)) {
+      registration.descriptor(Tier.TCP).ifPresent(d -> byTcpKey.remove(d.key()));
       registration.close();
       throw new IllegalStateException("namespace " + namespace + " was dropped while publishing");
     }
-    registration.descriptor(Tier.TCP).ifPresent(d -> byTcpKey.put(d.key(), ns));
   }
 
   /** Drops a namespace: its blocks disappear and every registration and arena byte they held is freed. */
@@ -176,9 +178,13 @@ public final class BlockServer implements AutoCloseable {
     return !authenticate || authenticated(peer).contains(namespace);
   }
 
+  /** A region of a namespace the peer has not proven is refused; an unknown one is left to "not registered". */
   private boolean mayRead(InboundConnection peer, RegionDescriptor descriptor) {
+    if (authenticate && authenticated(peer).isEmpty()) {
+      return false;
+    }
     Namespace ns = byTcpKey.get(descriptor.key());
-    return ns != null && mayAccess(peer, ns.name);
+    return ns == null || mayAccess(peer, ns.name);
   }
 
   private static CompletableFuture<ByteBuffer> refuse(InboundConnection peer, String why) {
