@@ -190,6 +190,8 @@ class BlockServerFuzzTest {
       assertTrue(sent >= FRAMES, "only " + sent + " frames sent; " + replay);
       assertTrue(fuzzer.closedByServer > 0, "the server closed no connection; " + replay);
       assertTrue(log.refusals > 0, "the server logged no refusal; " + replay);
+      assertEquals(0, log.unclearRefusals, "refusals whose reason is a raw exception, not a clear message:\n"
+          + log.unclearSample + replay);
       assertEquals(0, log.stackTraces, "exceptions escaped with stack traces:\n" + log.traceSample + replay);
 
       settle();
@@ -825,7 +827,9 @@ class BlockServerFuzzTest {
     final PrintStream original = System.err;
     final Map<String, String> samples = new TreeMap<>();
     final StringBuilder traceSample = new StringBuilder();
+    final StringBuilder unclearSample = new StringBuilder();
     long refusals;
+    long unclearRefusals;
     long stackTraces;
 
     LogTap() {
@@ -840,6 +844,13 @@ class BlockServerFuzzTest {
         int colon = line.indexOf(": ", line.indexOf("connection from"));
         String reason = colon < 0 ? line.substring(at) : line.substring(colon + 2);
         String key = reason.replaceAll("[0-9a-f]{6,}|-?[0-9]+", "#");
+        if (reason.matches(".*\\b(java|io\\.netty)\\.[a-z.]+\\.[A-Z]\\w*(Exception|Error)\\b.*")) {
+          // a raw exception escaped the checks: the reason says what broke, not what was wrong with the frame
+          unclearRefusals++;
+          if (unclearSample.length() < 2000) {
+            unclearSample.append(reason).append('\n');
+          }
+        }
         if (samples.size() < 40) {
           samples.putIfAbsent(key, reason);
         }
