@@ -125,6 +125,12 @@ public final class TcpServerHandler extends SimpleChannelInboundHandler<ByteBuf>
     long key = frame.readLong();
     long offset = frame.readLong();
     int length = frame.readInt();
+    if (offset < 0 || length < 0 || offset > Long.MAX_VALUE - length) {
+      // checked before anything is built from them: offset + length must not overflow
+      ctx.writeAndFlush(Frames.error(ctx.alloc(), id, Frames.ERROR_INVALID, "read [" + offset + ", +" + length
+          + ") of region " + Long.toHexString(key) + " has a negative or overflowing range"));
+      return;
+    }
     ReadAuthorizer authorizer = readAuthorizer.get();
     if (authorizer != null && !authorizer.mayRead(this,
         new RegionDescriptor(Tier.TCP, advertisement.get().nodeId(), 0, key, offset + length))) {
@@ -137,7 +143,7 @@ public final class TcpServerHandler extends SimpleChannelInboundHandler<ByteBuf>
           "region " + Long.toHexString(key) + " is not registered on " + advertisement.get()));
       return;
     }
-    if (offset < 0 || length < 0 || offset + length > region.length()) {
+    if (offset > region.length() - length) {
       ctx.writeAndFlush(Frames.error(ctx.alloc(), id, Frames.ERROR_INVALID, "read [" + offset + ", +" + length
           + ") is outside region " + Long.toHexString(key) + " of " + region.length() + " bytes"));
       return;
