@@ -3,13 +3,13 @@ package io.vrdma.block;
 import io.vrdma.block.server.BlockServer;
 import io.vrdma.transport.TransportNode;
 import io.vrdma.transport.config.TransportConf;
+import io.vrdma.transport.testing.ChildJvm;
 import io.vrdma.transport.testing.Patterns;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -22,11 +22,7 @@ public final class BlockServerProcess {
   private BlockServerProcess() {}
 
   public static void main(String[] args) throws Exception {
-    Map<String, String> settings = new HashMap<>();
-    for (String arg : args) {
-      int eq = arg.indexOf('=');
-      settings.put(arg.substring(0, eq), arg.substring(eq + 1));
-    }
+    Map<String, String> settings = ChildJvm.parseArgs(args);
     Path dir = Path.of(settings.remove("dir"));
     String ns = settings.remove("ns");
     long seed = Long.parseLong(settings.remove("seed"));

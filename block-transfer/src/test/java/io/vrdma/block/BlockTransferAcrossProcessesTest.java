@@ -9,6 +9,7 @@ import io.vrdma.transport.Tier;
 import io.vrdma.transport.TransportException;
 import io.vrdma.transport.TransportNode;
 import io.vrdma.transport.config.TransportConf;
+import io.vrdma.transport.testing.ChildJvm;
 import io.vrdma.transport.testing.Patterns;
 import io.vrdma.transport.testing.ShmArenas;
 import java.io.BufferedReader;
@@ -43,16 +44,13 @@ class BlockTransferAcrossProcessesTest {
   }
 
   private int startServer(Map<String, String> settings, long seed, long[] sizes) throws Exception {
-    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-Xmx512m", "-cp", System.getProperty("java.class.path"), BlockServerProcess.class.getName(),
-        "dir=" + dir, "ns=app/0", "seed=" + seed));
     StringBuilder s = new StringBuilder();
     for (long size : sizes) {
       s.append(s.length() == 0 ? "" : ",").append(size);
     }
-    cmd.add("sizes=" + s);
-    settings.forEach((k, v) -> cmd.add(k + "=" + v));
-    server = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+    Map<String, String> args = new HashMap<>(settings);
+    args.putAll(Map.of("dir", dir.toString(), "ns", "app/0", "seed", Long.toString(seed), "sizes", s.toString()));
+    server = ChildJvm.start(BlockServerProcess.class, args);
     BufferedReader out = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8));
     int port = -1;
     for (String line; (line = out.readLine()) != null; ) {

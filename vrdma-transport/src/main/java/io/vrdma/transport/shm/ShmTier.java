@@ -77,17 +77,7 @@ public final class ShmTier implements TierProvider {
     region.publish();
     RegionDescriptor descriptor = new RegionDescriptor(Tier.SHM, region.owner(), region.address(), region.key(),
         source.length());
-    return new TierRegistration() {
-      @Override
-      public RegionDescriptor descriptor() {
-        return descriptor;
-      }
-
-      @Override
-      public void close() {
-        region.close();
-      }
-    };
+    return TierRegistration.of(descriptor, region::close);
   }
 
   private static void fill(ByteBuffer target, RegionSource source) throws IOException {

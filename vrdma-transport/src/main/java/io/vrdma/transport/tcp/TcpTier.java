@@ -8,7 +8,6 @@ import io.vrdma.transport.TransportException.InvalidDescriptorException;
 import io.vrdma.transport.tier.DataPath;
 import io.vrdma.transport.tier.TierProvider;
 import io.vrdma.transport.tier.TierRegistration;
-import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * The host-network tier: a region is an entry in the node's serving table, and a read is a request on
@@ -44,20 +43,7 @@ public final class TcpTier implements TierProvider {
   public TierRegistration register(RegionSource source) {
     long key = registrations.add(source);
     RegionDescriptor descriptor = new RegionDescriptor(Tier.TCP, nodeId, 0, key, source.length());
-    AtomicBoolean closed = new AtomicBoolean();
-    return new TierRegistration() {
-      @Override
-      public RegionDescriptor descriptor() {
-        return descriptor;
-      }
-
-      @Override
-      public void close() {
-        if (closed.compareAndSet(false, true)) {
-          registrations.remove(key);
-        }
-      }
-    };
+    return TierRegistration.of(descriptor, () -> registrations.remove(key));
   }
 
   @Override

@@ -9,4 +9,22 @@ public interface TierRegistration extends AutoCloseable {
   /** Frees the tier's resources; closing twice is harmless. */
   @Override
   void close();
+
+  /** A registration whose closing runs {@code free} once, however often it is closed. */
+  static TierRegistration of(RegionDescriptor descriptor, Runnable free) {
+    java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
+    return new TierRegistration() {
+      @Override
+      public RegionDescriptor descriptor() {
+        return descriptor;
+      }
+
+      @Override
+      public void close() {
+        if (closed.compareAndSet(false, true)) {
+          free.run();
+        }
+      }
+    };
+  }
 }

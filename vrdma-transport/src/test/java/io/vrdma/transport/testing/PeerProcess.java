@@ -11,7 +11,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Base64;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -27,11 +26,7 @@ public final class PeerProcess {
   private PeerProcess() {}
 
   public static void main(String[] args) throws Exception {
-    Map<String, String> settings = new HashMap<>();
-    for (String arg : args) {
-      int eq = arg.indexOf('=');
-      settings.put(arg.substring(0, eq), arg.substring(eq + 1));
-    }
+    Map<String, String> settings = ChildJvm.parseArgs(args);
     Path dir = Path.of(settings.remove("dir"));
     String[] sizes = settings.remove("regions").split(",");
     Base64.Encoder b64 = Base64.getEncoder();

@@ -30,20 +30,14 @@ public final class RemotePeer implements AutoCloseable {
 
   /** Starts a peer JVM with the test class path, registering one pattern region per size. */
   public static RemotePeer start(Path dir, Map<String, String> settings, long... regionSizes) throws Exception {
-    List<String> cmd = new ArrayList<>();
-    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    cmd.add("-Xmx512m");
-    cmd.add("-cp");
-    cmd.add(System.getProperty("java.class.path"));
-    cmd.add(PeerProcess.class.getName());
-    cmd.add("dir=" + dir);
     StringBuilder sizes = new StringBuilder();
     for (long s : regionSizes) {
       sizes.append(sizes.length() == 0 ? "" : ",").append(s);
     }
-    cmd.add("regions=" + sizes);
-    settings.forEach((k, v) -> cmd.add(k + "=" + v));
-    Process process = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+    Map<String, String> args = new java.util.LinkedHashMap<>(settings);
+    args.put("dir", dir.toString());
+    args.put("regions", sizes.toString());
+    Process process = ChildJvm.start(PeerProcess.class, args);
     CompletableFuture<RemotePeer> ready = CompletableFuture.supplyAsync(() -> parse(process));
     try {
       return ready.get(60, TimeUnit.SECONDS);
