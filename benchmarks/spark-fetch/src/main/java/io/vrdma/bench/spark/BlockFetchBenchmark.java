@@ -40,8 +40,9 @@ public final class BlockFetchBenchmark {
   private static final String USAGE = String.join("\n",
       "usage: java -jar vrdma-spark-fetch-bench.jar [flags]",
       "  --sizes LIST    block sizes, e.g. 4k,1m (default; at most 16m)",
-      "  --blocks N      blocks fetched per round (default per size: 512 MiB worth, between 16 and 16384)",
-      "  --rounds N      measured rounds per path (default 5; one warm-up round is not counted)",
+      "  --blocks N      blocks fetched per round (default per size: 1 GiB worth, between 16 and 16384)",
+      "  --rounds N      measured rounds per path (default 5)",
+      "  --warmup N      warm-up rounds per path before those, not counted (default 3)",
       "  --paths LIST    of spark-netty,vrdma-shm,vrdma-tcp (default all)",
       "  --out DIR       where " + REPORT_MD + " and the peers' logs go (default benchmark-results)",
       "  --help          this text",
@@ -60,7 +61,7 @@ public final class BlockFetchBenchmark {
     System.exit(run(args, System.out, System.err));
   }
 
-  record Options(List<Integer> sizes, Integer blocks, int rounds, List<String> paths, Path out) {}
+  record Options(List<Integer> sizes, Integer blocks, int rounds, int warmup, List<String> paths, Path out) {}
 
   /** The measured rounds of one path at one size. */
   record Result(int blockBytes, String path, int blocks, long[] nanos) {
@@ -119,11 +120,12 @@ public final class BlockFetchBenchmark {
     List<Integer> sizes = List.of(4096, 1 << 20);
     Integer blocks = null;
     int rounds = 5;
+    int warmup = 3;
     List<String> paths = PATHS;
     Path out = Path.of("benchmark-results");
     for (int i = 0; i < args.length; i++) {
       String flag = args[i];
-      if (!List.of("--sizes", "--blocks", "--rounds", "--paths", "--out").contains(flag)) {
+      if (!List.of("--sizes", "--blocks", "--rounds", "--warmup", "--paths", "--out").contains(flag)) {
         throw new UsageException(flag.startsWith("-") ? "unknown flag " + flag : "unexpected argument '" + flag + "'");
       }
       if (i + 1 >= args.length) {
@@ -132,8 +134,9 @@ public final class BlockFetchBenchmark {
       String value = args[++i];
       switch (flag) {
         case "--sizes" -> sizes = sizes(value);
-        case "--blocks" -> blocks = count(flag, value);
-        case "--rounds" -> rounds = count(flag, value);
+        case "--blocks" -> blocks = count(flag, value, 1);
+        case "--rounds" -> rounds = count(flag, value, 1);
+        case "--warmup" -> warmup = count(flag, value, 0);
         case "--paths" -> paths = paths(value);
         default -> out = Path.of(value);
       }
@@ -146,14 +149,14 @@ public final class BlockFetchBenchmark {
         }
       }
     }
-    return new Options(sizes, blocks, rounds, paths, out);
+    return new Options(sizes, blocks, rounds, warmup, paths, out);
   }
 
-  private static int count(String flag, String value) throws UsageException {
+  private static int count(String flag, String value, int min) throws UsageException {
     try {
       int n = Integer.parseInt(value.trim());
-      if (n < 1) {
-        throw new UsageException(flag + " must be at least 1, got " + value);
+      if (n < min) {
+        throw new UsageException(flag + " must be at least " + min + ", got " + value);
       }
       return n;
     } catch (NumberFormatException e) {
@@ -193,7 +196,7 @@ public final class BlockFetchBenchmark {
   }
 
   static int blocksFor(int blockBytes, Integer blocks) {
-    return blocks != null ? blocks : (int) Math.min(16384, Math.max(16, (512L << 20) / blockBytes));
+    return blocks != null ? blocks : (int) Math.min(16384, Math.max(16, (1L << 30) / blockBytes));
   }
 
   /** Arena for the shm path: every block (files rounded to 64 KiB chunks) plus room for receive buffers. */
@@ -211,7 +214,8 @@ public final class BlockFetchBenchmark {
       try {
         layout.write(dir);
         for (String path : options.paths()) {
-          out.printf(Locale.ROOT, "%s x %d, %s: %d rounds ...%n", size(size), layout.blocks(), path, options.rounds());
+          out.printf(Locale.ROOT, "%s x %d, %s: %d + %d warm-up rounds ...%n", size(size), layout.blocks(), path,
+              options.rounds(), options.warmup());
           results.add(measure(path, dir, layout, options));
         }
       } finally {
@@ -258,7 +262,9 @@ public final class BlockFetchBenchmark {
       int port = Integer.parseInt(line.substring(FetchPeer.READY.length()).trim());
       try (Fetchers.Fetcher fetcher = path.equals("spark-netty") ? new Fetchers.Spark(port, layout)
           : new Fetchers.Vrdma(tier, arena.toString(), arenaBytes, port, layout)) {
-        fetcher.fetchAll(); // warm-up
+        for (int w = 0; w < options.warmup(); w++) {
+          fetcher.fetchAll();
+        }
         long[] nanos = new long[options.rounds()];
         for (int r = 0; r < nanos.length; r++) {
           nanos[r] = fetcher.fetchAll();

@@ -28,7 +28,7 @@ class BlockFetchBenchmarkSmokeTest {
   void tinyRunPrintsAllThreePaths() throws Exception {
     ByteArrayOutputStream printed = new ByteArrayOutputStream();
     ByteArrayOutputStream errors = new ByteArrayOutputStream();
-    int exit = BlockFetchBenchmark.run(new String[] {"--sizes", "4k", "--blocks", "20", "--rounds", "1", "--out",
+    int exit = BlockFetchBenchmark.run(new String[] {"--sizes", "4k", "--blocks", "20", "--rounds", "1", "--warmup", "0", "--out",
         out.toString()}, new PrintStream(printed, true, StandardCharsets.UTF_8),
         new PrintStream(errors, true, StandardCharsets.UTF_8));
     assertEquals(0, exit, errors.toString(StandardCharsets.UTF_8));
@@ -44,7 +44,7 @@ class BlockFetchBenchmarkSmokeTest {
   @Test
   void badFlagsAreOneLineAndExitTwo() {
     for (String[] args : new String[][] {{"--bogus", "1"}, {"--sizes", "32m"}, {"--blocks", "0"},
-        {"--paths", "rdma"}, {"--rounds"}, {"--sizes", "1m", "--blocks", "4096"}}) {
+        {"--paths", "rdma"}, {"--rounds"}, {"--warmup", "-1"}, {"--sizes", "1m", "--blocks", "4096"}}) {
       ByteArrayOutputStream errors = new ByteArrayOutputStream();
       int exit = BlockFetchBenchmark.run(args, System.out, new PrintStream(errors, true, StandardCharsets.UTF_8));
       String err = errors.toString(StandardCharsets.UTF_8);
