@@ -116,30 +116,28 @@ public final class BlockClient implements AutoCloseable {
       }
     }
 
+    /** Locates the ids batch by batch, starting each batch's reads as soon as its answer is in. */
     void locateAndStart(List<String> ids, int attempt) {
-      List<List<Location>> batches = new ArrayList<>();
-      Connection connection;
       int batchSize = (int) (long) conf.get(BlockConf.LOCATE_BATCH);
+      Connection connection;
       try {
         connection = session.ready(namespace, secret);
-        for (int from = 0; from < ids.size(); from += batchSize) {
-          List<String> batch = ids.subList(from, Math.min(ids.size(), from + batchSize));
-          ByteBuffer answer = session.call(connection, Messages.locate(namespace, batch));
-          batches.add(Messages.decodeLocateAnswer(answer, batch.size()));
-        }
       } catch (TransportException e) {
-        if (attempt < conf.get(BlockConf.MAX_RETRIES) && !(e instanceof io.vrdma.block.BlockException)) {
-          metrics.retried();
-          executor.schedule(() -> locateAndStart(ids, attempt + 1), backoff(attempt + 1), TimeUnit.MILLISECONDS);
-        } else {
-          ids.forEach(id -> fail(id, e));
-        }
+        retryOrFail(ids, attempt, e);
         return;
       }
-      int i = 0;
-      for (List<Location> batch : batches) {
-        for (Location location : batch) {
-          String id = ids.get(i++);
+      for (int from = 0; from < ids.size(); from += batchSize) {
+        List<String> batch = ids.subList(from, Math.min(ids.size(), from + batchSize));
+        List<Location> locations;
+        try {
+          locations = Messages.decodeLocateAnswer(session.call(connection, Messages.locate(namespace, batch)), batch.size());
+        } catch (TransportException e) {
+          retryOrFail(ids.subList(from, ids.size()), attempt, e);
+          return;
+        }
+        for (int i = 0; i < batch.size(); i++) {
+          String id = batch.get(i);
+          Location location = locations.get(i);
           if (location == null) {
             fail(id, new BlockNotFoundException("block " + id + " is not published in namespace " + namespace
                 + " on " + session.key()));
@@ -148,6 +146,16 @@ public final class BlockClient implements AutoCloseable {
             flow.acquire(session.key(), read.charge, read::start);
           }
         }
+      }
+    }
+
+    private void retryOrFail(List<String> ids, int attempt, TransportException e) {
+      if (attempt < conf.get(BlockConf.MAX_RETRIES) && !(e instanceof io.vrdma.block.BlockException)) {
+        metrics.retried();
+        List<String> rest = List.copyOf(ids);
+        executor.schedule(() -> locateAndStart(rest, attempt + 1), backoff(attempt + 1), TimeUnit.MILLISECONDS);
+      } else {
+        ids.forEach(id -> fail(id, e));
       }
     }
 
