@@ -376,20 +376,10 @@ public final class TransportBenchmarkReport {
         Measure base = measures.getOrDefault(baseline + "@" + block, Measure.NONE);
         double target = targetOf(t, block);
         String targetText = Double.isNaN(target) ? "—" : "≥ " + fmt(target, 1) + "×";
-        if (unavailable.containsKey(t)) {
-          String note = "unavailable: " + unavailable.get(t);
-          md.append(row(size, t.configName(), note, "", "", baseline, fmt(base.gbPerSecond(), 2), "—", targetText,
-              Double.isNaN(target) ? "—" : "not measured"));
-          csv.append(csvRow(block, t.configName(), Measure.NONE, baseline, base.gbPerSecond(), Double.NaN, target,
-              Double.isNaN(target) ? "" : "not measured", note));
-          if (!Double.isNaN(target)) {
-            notMeasured++;
-          }
-          continue;
-        }
         Measure m = measures.get(t.configName() + "@" + block);
-        if (m == null) {
-          String note = "failed: no result (see the JMH output above)";
+        if (unavailable.containsKey(t) || m == null) {
+          String note = unavailable.containsKey(t) ? "unavailable: " + unavailable.get(t)
+              : "failed: no result (see the JMH output above)";
           md.append(row(size, t.configName(), note, "", "", baseline, fmt(base.gbPerSecond(), 2), "—", targetText,
               Double.isNaN(target) ? "—" : "not measured"));
           csv.append(csvRow(block, t.configName(), Measure.NONE, baseline, base.gbPerSecond(), Double.NaN, target,
