@@ -351,14 +351,17 @@ class BlockServerFuzzTest {
       if (!authenticate) {
         return;
       }
+      // ids from the connection's own sequence: a fixed id could equal the HELLO's and take its answer
+      long challengeId = id();
+      long proofId = id();
       ByteBuffer b = ByteBuffer.allocate(1024);
-      frame(b, Frames.REQUEST, 2, bytes(Messages.authChallenge(p.namespace)));
+      frame(b, Frames.REQUEST, challengeId, bytes(Messages.authChallenge(p.namespace)));
       send(ch, b.flip());
-      byte[] nonce = bytes(await(ch, 2));
+      byte[] nonce = bytes(await(ch, challengeId));
       b.clear();
-      frame(b, Frames.REQUEST, 3, bytes(Messages.authProof(p.namespace, SecretProof.prove(p.secret, p.namespace, nonce))));
+      frame(b, Frames.REQUEST, proofId, bytes(Messages.authProof(p.namespace, SecretProof.prove(p.secret, p.namespace, nonce))));
       send(ch, b.flip());
-      await(ch, 3);
+      await(ch, proofId);
     }
 
     void run(long frames) throws IOException {
