@@ -15,12 +15,9 @@ public final class VrdmaShuffleConf {
   /** Every key of the Hadoop integration starts with this prefix. */
   public static final String PREFIX = "vrdma.hadoop.shuffle.";
 
-  /** The auxiliary service's name in {@code yarn.nodemanager.aux-services}. */
-  public static final String SERVICE_NAME = "vrdma_shuffle";
-
   public static final ConfigKey<Long> PORT = ConfigKey.size(PREFIX + "port", "13570",
-      "Port of the block server that the NodeManager's auxiliary service runs, the same on every host:"
-          + " reducers find the service at the map's host and this port. Set it in yarn-site.xml and"
+      "Port of the block server that the NodeManager's shuffle service (VrdmaShuffleHandler) runs, the same"
+          + " on every host: reducers find it at the map's host and this port. Set it in yarn-site.xml and"
           + " mapred-site.xml alike.");
   public static final ConfigKey<Long> SCAN_INTERVAL = ConfigKey.millis(PREFIX + "scanInterval", "200ms",
       "Service: how often the local dirs of running jobs are searched for map outputs that are not"

@@ -30,43 +30,37 @@ import org.apache.hadoop.yarn.api.records.ApplicationId;
 import org.apache.hadoop.yarn.conf.YarnConfiguration;
 import org.apache.hadoop.yarn.server.api.ApplicationInitializationContext;
 import org.apache.hadoop.yarn.server.api.ApplicationTerminationContext;
-import org.apache.hadoop.yarn.server.api.AuxiliaryService;
 import org.apache.hadoop.yarn.server.api.ContainerTerminationContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The NodeManager auxiliary service ({@code yarn.nodemanager.aux-services} name {@value
- * VrdmaShuffleConf#SERVICE_NAME}): serves the map outputs of running jobs through a {@link BlockServer}.
+ * The vRDMA half of {@link VrdmaShuffleHandler}: serves the map outputs of running jobs through a {@link
+ * BlockServer} on the configured port ({@link VrdmaShuffleConf#PORT}).
  *
  * <p>Each job gets a namespace when its first container starts on this node, with the job's shuffle
- * secret (from the service data that the MapReduce AM sends to every service named in {@code
- * mapreduce.job.shuffle.provider.services}) as the namespace secret, so a reducer proves it holds the
- * job token before it learns or reads anything. Map outputs are found where Hadoop's ShuffleHandler finds
- * them, {@code <local dir>/usercache/<user>/appcache/<app>/output/<map attempt>/file.out[.index]}, and
- * published once their index file is complete (its CRC matches); the job's directories are searched
- * every {@link VrdmaShuffleConf#SCAN_INTERVAL} and whenever one of its containers ends. The namespace is
- * dropped when the application stops.
+ * secret (the password of the job token that the MapReduce AM sends to the {@code mapreduce_shuffle}
+ * service) as the namespace secret, so a reducer proves it holds the job token before it learns or reads
+ * anything. Map outputs are found where Hadoop's ShuffleHandler finds them, {@code <local
+ * dir>/usercache/<user>/appcache/<app>/output/<map attempt>/file.out[.index]}, and published once their
+ * index file is complete (its CRC matches); the job's directories are searched every {@link
+ * VrdmaShuffleConf#SCAN_INTERVAL} and whenever one of its containers ends. The namespace is dropped when
+ * the application stops.
  */
-public class VrdmaShuffleService extends AuxiliaryService {
-  private static final Logger LOG = LoggerFactory.getLogger(VrdmaShuffleService.class);
+final class MapOutputPublisher implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(MapOutputPublisher.class);
 
   private final Map<ApplicationId, Job> jobs = new ConcurrentHashMap<>();
-  private JobConf jobConf;
-  private List<Path> localDirs;
-  private TransportNode node;
-  private BlockServer server;
-  private ScheduledExecutorService scanner;
-
-  public VrdmaShuffleService() {
-    super(VrdmaShuffleConf.SERVICE_NAME);
-  }
+  private final JobConf jobConf;
+  private final List<Path> localDirs;
+  private final TransportNode node;
+  private final BlockServer server;
+  private final ScheduledExecutorService scanner;
 
   /** A running job on this node: where its map outputs are and which of them are published. */
   private record Job(ApplicationId app, String user, String namespace, Set<String> published) {}
 
-  @Override
-  protected void serviceInit(Configuration conf) throws Exception {
+  MapOutputPublisher(Configuration conf) throws Exception {
     this.jobConf = new JobConf(conf);
     VrdmaShuffleConf own = VrdmaShuffleConf.from(conf);
     List<Path> dirs = new ArrayList<>();
@@ -77,7 +71,12 @@ public class VrdmaShuffleService extends AuxiliaryService {
     Map<String, String> settings = VrdmaShuffleConf.vrdmaKeys(conf);
     settings.put(TransportConf.PORT.name(), Integer.toString(own.port()));
     this.node = TransportNode.start(TransportConf.fromMap(settings));
-    this.server = new BlockServer(node, BlockConf.fromMap(settings), true);
+    try {
+      this.server = new BlockServer(node, BlockConf.fromMap(settings), true);
+    } catch (RuntimeException e) {
+      node.close();
+      throw e;
+    }
     long interval = own.get(VrdmaShuffleConf.SCAN_INTERVAL);
     this.scanner = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "vrdma-shuffle-scanner");
@@ -85,34 +84,35 @@ public class VrdmaShuffleService extends AuxiliaryService {
       return t;
     });
     scanner.scheduleWithFixedDelay(this::scanAll, interval, interval, TimeUnit.MILLISECONDS);
-    LOG.info("vRDMA shuffle service on port {}, tiers {}, local dirs {}", own.port(), node.availability(), localDirs);
-    super.serviceInit(conf);
+    LOG.info("vRDMA shuffle serving map outputs on port {}, tiers {}, local dirs {}", own.port(), node.availability(),
+        localDirs);
+  }
+
+  /** The port our block server listens on. */
+  int port() {
+    return node.advertisement().port();
   }
 
   @Override
-  protected void serviceStop() throws Exception {
-    if (scanner != null) {
-      scanner.shutdownNow();
+  public void close() {
+    scanner.shutdownNow();
+    try {
       scanner.awaitTermination(10, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
-    if (server != null) {
-      server.close();
-    }
-    if (node != null) {
-      node.close();
-    }
-    super.serviceStop();
+    server.close();
+    node.close();
   }
 
-  @Override
-  public void initializeApplication(ApplicationInitializationContext context) {
+  /** A job's first container starts on this node: its map outputs are served from now on. */
+  void initializeApplication(ApplicationInitializationContext context) {
     ApplicationId app = context.getApplicationId();
     byte[] secret;
     try {
       secret = jobSecret(context.getApplicationDataForService());
     } catch (IOException e) {
-      LOG.warn("application {} sent no readable job token to {}: its map outputs are not served", app,
-          VrdmaShuffleConf.SERVICE_NAME, e);
+      LOG.warn("application {} sent no readable job token: its map outputs are not served over vRDMA", app, e);
       return;
     }
     String namespace = BlockIds.namespace(app);
@@ -129,8 +129,7 @@ public class VrdmaShuffleService extends AuxiliaryService {
   /** The job's shuffle secret: the password of the job token the AM serialized as this service's data. */
   static byte[] jobSecret(ByteBuffer serviceData) throws IOException {
     if (serviceData == null || !serviceData.hasRemaining()) {
-      throw new IOException("empty service data (is " + VrdmaShuffleConf.SERVICE_NAME
-          + " listed in mapreduce.job.shuffle.provider.services?)");
+      throw new IOException("empty service data");
     }
     DataInputByteBuffer in = new DataInputByteBuffer();
     in.reset(serviceData.duplicate());
@@ -143,8 +142,7 @@ public class VrdmaShuffleService extends AuxiliaryService {
     return password;
   }
 
-  @Override
-  public void stopApplication(ApplicationTerminationContext context) {
+  void stopApplication(ApplicationTerminationContext context) {
     Job job = jobs.remove(context.getApplicationId());
     if (job != null) {
       server.dropNamespace(job.namespace());
@@ -152,21 +150,12 @@ public class VrdmaShuffleService extends AuxiliaryService {
     }
   }
 
-  @Override
-  public void stopContainer(ContainerTerminationContext context) {
+  void stopContainer(ContainerTerminationContext context) {
     ApplicationId app = context.getContainerId().getApplicationAttemptId().getApplicationId();
     Job job = jobs.get(app);
-    if (job != null && scanner != null && !scanner.isShutdown()) {
+    if (job != null && !scanner.isShutdown()) {
       scanner.execute(() -> scan(job));
     }
-  }
-
-  @Override
-  public ByteBuffer getMetaData() {
-    // reducers find us at the map's host and the configured port; the AM does not relay this
-    ByteBuffer port = ByteBuffer.allocate(Integer.BYTES);
-    port.putInt(node == null ? 0 : node.advertisement().port()).flip();
-    return port;
   }
 
   private void scanAll() {
