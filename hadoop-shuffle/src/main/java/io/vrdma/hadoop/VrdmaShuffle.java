@@ -2,6 +2,7 @@ package io.vrdma.hadoop;
 
 import io.vrdma.block.BlockConf;
 import io.vrdma.block.client.BlockClient;
+import io.vrdma.transport.Tier;
 import io.vrdma.transport.TransportException;
 import io.vrdma.transport.TransportNode;
 import io.vrdma.transport.config.TransportConf;
@@ -207,6 +208,11 @@ public class VrdmaShuffle<K, V> implements ShuffleConsumerPlugin<K, V>, Exceptio
   @Override
   public void close() {
     if (client != null) {
+      // the reduce task sends its counters after the reduce phase, which follows this
+      reporter.incrCounter(VrdmaShuffleCounter.VRDMA_SHM_BYTES, client.metrics().bytes(Tier.SHM));
+      reporter.incrCounter(VrdmaShuffleCounter.VRDMA_VERBS_BYTES, client.metrics().bytes(Tier.VERBS));
+      reporter.incrCounter(VrdmaShuffleCounter.VRDMA_TCP_BYTES, client.metrics().bytes(Tier.TCP));
+      LOG.info("vRDMA shuffle client of {}: {}", reduceId, client.metrics());
       client.close();
     }
     if (node != null) {

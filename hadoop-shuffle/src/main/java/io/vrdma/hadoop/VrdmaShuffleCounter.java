@@ -9,5 +9,11 @@ public enum VrdmaShuffleCounter {
   /** Map outputs fetched with Hadoop's HTTP shuffle because our path to their host was not there. */
   VRDMA_FALLBACK_MAPS,
   /** Map outputs read straight from local files (LocalJobRunner). */
-  VRDMA_LOCAL_MAPS
+  VRDMA_LOCAL_MAPS,
+  /** Bytes the block client read over the shm tier (index records included). */
+  VRDMA_SHM_BYTES,
+  /** Bytes the block client read over the verbs tier (index records included). */
+  VRDMA_VERBS_BYTES,
+  /** Bytes the block client read over the tcp tier (index records included). */
+  VRDMA_TCP_BYTES
 }

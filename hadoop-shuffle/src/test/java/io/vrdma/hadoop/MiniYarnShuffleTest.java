@@ -98,6 +98,10 @@ class MiniYarnShuffleTest {
     long shuffled = counters.findCounter(TaskCounter.REDUCE_SHUFFLE_BYTES).getValue();
     assertTrue(shuffled > 20_000L * MAPS, "shuffled " + shuffled);
     assertEquals(shuffled, counters.findCounter(VrdmaShuffleCounter.VRDMA_SHUFFLE_BYTES).getValue());
+    // the NodeManager and the reducers share the arena file: the bytes came over shm (plus index records)
+    assertTrue(counters.findCounter(VrdmaShuffleCounter.VRDMA_SHM_BYTES).getValue() >= shuffled,
+        "shm " + counters.findCounter(VrdmaShuffleCounter.VRDMA_SHM_BYTES).getValue() + ", tcp "
+            + counters.findCounter(VrdmaShuffleCounter.VRDMA_TCP_BYTES).getValue() + ", shuffled " + shuffled);
   }
 
   @Test
