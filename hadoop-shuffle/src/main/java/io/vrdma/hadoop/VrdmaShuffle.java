@@ -198,10 +198,7 @@ public class VrdmaShuffle<K, V> implements ShuffleConsumerPlugin<K, V>, Exceptio
     if (throwable == null) {
       throwable = t;
       throwingThreadName = Thread.currentThread().getName();
-      // the scheduler's waitUntilDone wakes up on notify of itself
-      synchronized (scheduler) {
-        scheduler.notifyAll();
-      }
+      // not waking the scheduler here: it calls this holding its own lock; run() looks every 2 s
     }
   }
 
