@@ -108,7 +108,7 @@ class MiniYarnShuffleTest {
   }
 
   @Test
-  void wordCountWithCombinerMovesOverOurTiersAndIsExact() throws Exception {
+  void wordCountWithCombinerMovesOverOurTiersAndMatchesTheStockShuffle() throws Exception {
     FileSystem fs = FileSystem.getLocal(jobConf);
     Map<String, Long> expected = Jobs.writeWords(fs, path("words"), MAPS, 5000, 11);
     Job job = Jobs.wordCount(jobConf, path("words"), path("counts"), REDUCES);
@@ -120,6 +120,20 @@ class MiniYarnShuffleTest {
     assertTrue(counters.findCounter(VrdmaShuffleCounter.VRDMA_SHUFFLE_BYTES).getValue() > 0);
     assertTrue(counters.findCounter(TaskCounter.COMBINE_INPUT_RECORDS).getValue()
         > counters.findCounter(TaskCounter.COMBINE_OUTPUT_RECORDS).getValue(), "the combiner combined nothing");
+
+    // the same job with Hadoop's own shuffle: same output, same shuffle and reduce counters
+    Configuration stockConf = new Configuration(jobConf);
+    stockConf.set(MRConfig.SHUFFLE_CONSUMER_PLUGIN, "org.apache.hadoop.mapreduce.task.reduce.Shuffle");
+    Job stock = Jobs.wordCount(stockConf, path("words"), path("counts-stock"), REDUCES);
+    assertTrue(stock.waitForCompletion(false), "stock job failed");
+    assertEquals(Jobs.readOutput(fs, path("counts-stock")), Jobs.readOutput(fs, path("counts")));
+    Counters stockCounters = stock.getCounters();
+    assertEquals(0, stockCounters.findCounter(VrdmaShuffleCounter.VRDMA_SHUFFLE_MAPS).getValue());
+    for (TaskCounter c : new TaskCounter[] {TaskCounter.SHUFFLED_MAPS, TaskCounter.REDUCE_SHUFFLE_BYTES,
+        TaskCounter.REDUCE_INPUT_GROUPS, TaskCounter.REDUCE_INPUT_RECORDS, TaskCounter.REDUCE_OUTPUT_RECORDS,
+        TaskCounter.COMBINE_INPUT_RECORDS, TaskCounter.COMBINE_OUTPUT_RECORDS, TaskCounter.MAP_OUTPUT_RECORDS}) {
+      assertEquals(stockCounters.findCounter(c).getValue(), counters.findCounter(c).getValue(), c.name());
+    }
   }
 
   @Test
