@@ -1,0 +1,222 @@
+package io.vrdma.hadoop;
+
+import io.vrdma.block.BlockConf;
+import io.vrdma.block.BlockSegment;
+import io.vrdma.block.server.BlockServer;
+import io.vrdma.transport.TransportException;
+import io.vrdma.transport.TransportNode;
+import io.vrdma.transport.config.TransportConf;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.io.DataInputByteBuffer;
+import org.apache.hadoop.mapred.IndexRecord;
+import org.apache.hadoop.mapred.JobConf;
+import org.apache.hadoop.mapred.SpillRecord;
+import org.apache.hadoop.mapreduce.security.token.JobTokenIdentifier;
+import org.apache.hadoop.security.token.Token;
+import org.apache.hadoop.yarn.api.records.ApplicationId;
+import org.apache.hadoop.yarn.conf.YarnConfiguration;
+import org.apache.hadoop.yarn.server.api.ApplicationInitializationContext;
+import org.apache.hadoop.yarn.server.api.ApplicationTerminationContext;
+import org.apache.hadoop.yarn.server.api.ContainerTerminationContext;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The vRDMA half of {@link VrdmaShuffleHandler}: serves the map outputs of running jobs through a {@link
+ * BlockServer} on the configured port ({@link VrdmaShuffleConf#PORT}).
+ *
+ * <p>Each job gets a namespace when its first container starts on this node, with the job's shuffle
+ * secret (the password of the job token that the MapReduce AM sends to the {@code mapreduce_shuffle}
+ * service) as the namespace secret, so a reducer proves it holds the job token before it learns or reads
+ * anything. Map outputs are found where Hadoop's ShuffleHandler finds them, {@code <local
+ * dir>/usercache/<user>/appcache/<app>/output/<map attempt>/file.out[.index]}, and published once their
+ * index file is complete (its CRC matches); the job's directories are searched every {@link
+ * VrdmaShuffleConf#SCAN_INTERVAL} and whenever one of its containers ends. The namespace is dropped when
+ * the application stops.
+ */
+final class MapOutputPublisher implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(MapOutputPublisher.class);
+
+  private final Map<ApplicationId, Job> jobs = new ConcurrentHashMap<>();
+  private final JobConf jobConf;
+  private final List<Path> localDirs;
+  private final TransportNode node;
+  private final BlockServer server;
+  private final ScheduledExecutorService scanner;
+
+  /** A running job on this node: where its map outputs are and which of them are published. */
+  private record Job(ApplicationId app, String user, String namespace, Set<String> published) {}
+
+  MapOutputPublisher(Configuration conf) throws Exception {
+    this.jobConf = new JobConf(conf);
+    VrdmaShuffleConf own = VrdmaShuffleConf.from(conf);
+    List<Path> dirs = new ArrayList<>();
+    for (String d : conf.getTrimmedStrings(YarnConfiguration.NM_LOCAL_DIRS, YarnConfiguration.DEFAULT_NM_LOCAL_DIRS)) {
+      dirs.add(Path.of(d.startsWith("file:") ? new java.net.URI(d).getPath() : d));
+    }
+    this.localDirs = List.copyOf(dirs);
+    Map<String, String> settings = VrdmaShuffleConf.vrdmaKeys(conf);
+    settings.put(TransportConf.PORT.name(), Integer.toString(own.port()));
+    this.node = TransportNode.start(TransportConf.fromMap(settings));
+    try {
+      this.server = new BlockServer(node, BlockConf.fromMap(settings), true);
+    } catch (RuntimeException e) {
+      node.close();
+      throw e;
+    }
+    long interval = own.get(VrdmaShuffleConf.SCAN_INTERVAL);
+    this.scanner = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "vrdma-shuffle-scanner");
+      t.setDaemon(true);
+      return t;
+    });
+    scanner.scheduleWithFixedDelay(this::scanAll, interval, interval, TimeUnit.MILLISECONDS);
+    LOG.info("vRDMA shuffle serving map outputs on port {}, tiers {}, local dirs {}", own.port(), node.availability(),
+        localDirs);
+  }
+
+  /** The port our block server listens on. */
+  int port() {
+    return node.advertisement().port();
+  }
+
+  @Override
+  public void close() {
+    scanner.shutdownNow();
+    try {
+      scanner.awaitTermination(10, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    server.close();
+    node.close();
+  }
+
+  /** A job's first container starts on this node: its map outputs are served from now on. */
+  void initializeApplication(ApplicationInitializationContext context) {
+    ApplicationId app = context.getApplicationId();
+    byte[] secret;
+    try {
+      secret = jobSecret(context.getApplicationDataForService());
+    } catch (IOException e) {
+      LOG.warn("application {} sent no readable job token: its map outputs are not served over vRDMA", app, e);
+      return;
+    }
+    String namespace = BlockIds.namespace(app);
+    synchronized (this) {
+      if (jobs.containsKey(app)) {
+        return;
+      }
+      server.createNamespace(namespace, secret);
+      jobs.put(app, new Job(app, context.getUser(), namespace, ConcurrentHashMap.newKeySet()));
+    }
+    LOG.info("serving map outputs of {} (user {})", namespace, context.getUser());
+  }
+
+  /** The job's shuffle secret: the password of the job token the AM serialized as this service's data. */
+  static byte[] jobSecret(ByteBuffer serviceData) throws IOException {
+    if (serviceData == null || !serviceData.hasRemaining()) {
+      throw new IOException("empty service data");
+    }
+    DataInputByteBuffer in = new DataInputByteBuffer();
+    in.reset(serviceData.duplicate());
+    Token<JobTokenIdentifier> token = new Token<>();
+    token.readFields(in);
+    byte[] password = token.getPassword();
+    if (password == null || password.length == 0) {
+      throw new IOException("job token without a password");
+    }
+    return password;
+  }
+
+  void stopApplication(ApplicationTerminationContext context) {
+    Job job = jobs.remove(context.getApplicationId());
+    if (job != null) {
+      server.dropNamespace(job.namespace());
+      LOG.info("dropped {} ({} map outputs served)", job.namespace(), job.published().size());
+    }
+  }
+
+  void stopContainer(ContainerTerminationContext context) {
+    ApplicationId app = context.getContainerId().getApplicationAttemptId().getApplicationId();
+    Job job = jobs.get(app);
+    if (job != null && !scanner.isShutdown()) {
+      scanner.execute(() -> scan(job));
+    }
+  }
+
+  private void scanAll() {
+    for (Job job : jobs.values()) {
+      scan(job);
+    }
+  }
+
+  /** Publishes every complete map output of a job that is not published yet. */
+  private void scan(Job job) {
+    for (Path dir : localDirs) {
+      Path output = dir.resolve("usercache").resolve(job.user()).resolve("appcache").resolve(job.app().toString())
+          .resolve("output");
+      if (!Files.isDirectory(output)) {
+        continue;
+      }
+      try (DirectoryStream<Path> attempts = Files.newDirectoryStream(output)) {
+        for (Path attempt : attempts) {
+          String mapAttempt = attempt.getFileName().toString();
+          if (!job.published().contains(mapAttempt) && jobs.containsKey(job.app())) {
+            publish(job, mapAttempt, attempt);
+          }
+        }
+      } catch (IOException | RuntimeException e) {
+        LOG.warn("cannot search {} for map outputs", output, e);
+      }
+    }
+  }
+
+  private void publish(Job job, String mapAttempt, Path attemptDir) {
+    Path data = attemptDir.resolve("file.out");
+    Path index = attemptDir.resolve("file.out.index");
+    if (!Files.isRegularFile(index) || !Files.isRegularFile(data)) {
+      return;
+    }
+    SpillRecord records;
+    try {
+      // the map writes the index last; its CRC tells a complete index from one being written
+      records = new SpillRecord(new org.apache.hadoop.fs.Path(index.toUri()), jobConf);
+    } catch (IOException e) {
+      LOG.debug("index of {} not complete yet: {}", mapAttempt, e.toString());
+      return;
+    }
+    List<BlockSegment> dataBlocks = new ArrayList<>(records.size());
+    List<BlockSegment> indexBlocks = new ArrayList<>(records.size());
+    for (int p = 0; p < records.size(); p++) {
+      IndexRecord r = records.getIndex(p);
+      dataBlocks.add(new BlockSegment(BlockIds.data(mapAttempt, p), r.startOffset, r.partLength));
+      indexBlocks.add(new BlockSegment(BlockIds.index(mapAttempt, p), (long) p * BlockIds.INDEX_RECORD_BYTES,
+          BlockIds.INDEX_RECORD_BYTES));
+    }
+    try {
+      // bytes first: a reducer that finds the index record finds the bytes too
+      server.publish(job.namespace(), data, dataBlocks);
+      server.publish(job.namespace(), index, indexBlocks);
+      job.published().add(mapAttempt);
+      LOG.debug("published {} partitions of {}", records.size(), mapAttempt);
+    } catch (TransportException | RuntimeException e) {
+      LOG.warn("cannot publish the map output of {} in {}", mapAttempt, job.namespace(), e);
+      // a failed half-publication is not retried by name: drop nothing, mark it so it is not re-published
+      job.published().add(mapAttempt);
+    }
+  }
+}

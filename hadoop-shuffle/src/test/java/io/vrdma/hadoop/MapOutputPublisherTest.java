@@ -1,0 +1,197 @@
+package io.vrdma.hadoop;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.vrdma.block.BlockConf;
+import io.vrdma.block.BlockException.AuthenticationException;
+import io.vrdma.block.BlockException.BlockNotFoundException;
+import io.vrdma.block.client.BlockClient;
+import io.vrdma.block.client.BlockFetchListener;
+import io.vrdma.block.client.FetchedBlock;
+import io.vrdma.transport.TransportNode;
+import io.vrdma.transport.config.TransportConf;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.io.Text;
+import org.apache.hadoop.mapred.IndexRecord;
+import org.apache.hadoop.mapred.JobConf;
+import org.apache.hadoop.mapred.ShuffleHandler;
+import org.apache.hadoop.mapred.SpillRecord;
+import org.apache.hadoop.mapreduce.JobID;
+import org.apache.hadoop.mapreduce.TaskAttemptID;
+import org.apache.hadoop.mapreduce.TaskType;
+import org.apache.hadoop.mapreduce.security.token.JobTokenIdentifier;
+import org.apache.hadoop.security.token.Token;
+import org.apache.hadoop.yarn.api.records.ApplicationId;
+import org.apache.hadoop.yarn.conf.YarnConfiguration;
+import org.apache.hadoop.yarn.server.api.ApplicationInitializationContext;
+import org.apache.hadoop.yarn.server.api.ApplicationTerminationContext;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The service side without a cluster: map outputs laid out as a map task leaves them in the NodeManager's
+ * local dirs are published under the job's token, served to a client proving it, to no one else, and
+ * gone when the application stops.
+ */
+class MapOutputPublisherTest {
+  private static final String USER = "alice";
+
+  @TempDir
+  Path dir;
+  private final ApplicationId app = ApplicationId.newInstance(1_700_000_000_000L, 7);
+  private final JobID job = new JobID("1700000000000", 7);
+  private final TaskAttemptID map = new TaskAttemptID(job.getJtIdentifier(), job.getId(), TaskType.MAP, 3, 0);
+  private final byte[] secret = "the job's shuffle secret".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+  private MapOutputPublisher publisher;
+  private TransportNode clientNode;
+  private BlockClient client;
+  private int port;
+
+  @BeforeEach
+  void start() throws Exception {
+    port = freePort();
+    Configuration conf = new Configuration(false);
+    conf.set(YarnConfiguration.NM_LOCAL_DIRS, dir.resolve("nm-local-1") + "," + dir.resolve("nm-local-2"));
+    conf.setInt(VrdmaShuffleConf.PORT.name(), port);
+    conf.set(VrdmaShuffleConf.SCAN_INTERVAL.name(), "50ms");
+    conf.set(TransportConf.TIERS.name(), "tcp");
+    publisher = new MapOutputPublisher(conf);
+    clientNode = TransportNode.start(TransportConf.fromMap(Map.of(TransportConf.TIERS.name(), "tcp")));
+    client = new BlockClient(clientNode, BlockConf.fromMap(Map.of(BlockConf.MAX_RETRIES.name(), "0")));
+  }
+
+  @AfterEach
+  void stop() {
+    client.close();
+    clientNode.close();
+    publisher.close();
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+
+  private ByteBuffer serviceData(byte[] password) throws IOException {
+    Token<JobTokenIdentifier> token = new Token<>(new JobTokenIdentifier(new Text(job.toString())).getBytes(),
+        password, JobTokenIdentifier.KIND_NAME, new Text("localhost"));
+    return ShuffleHandler.serializeServiceData(token);
+  }
+
+  /** Writes file.out and file.out.index of a map with the given partitions, as a map task would. */
+  private void writeMapOutput(byte[][] partitions) throws IOException {
+    Path attempt = dir.resolve("nm-local-2").resolve("usercache").resolve(USER).resolve("appcache")
+        .resolve(app.toString()).resolve("output").resolve(map.toString());
+    Files.createDirectories(attempt);
+    SpillRecord index = new SpillRecord(partitions.length);
+    long offset = 0;
+    try (var out = Files.newOutputStream(attempt.resolve("file.out"))) {
+      for (int p = 0; p < partitions.length; p++) {
+        out.write(partitions[p]);
+        index.putIndex(new IndexRecord(offset, partitions[p].length + 100L, partitions[p].length), p);
+        offset += partitions[p].length;
+      }
+    }
+    index.writeToFile(new org.apache.hadoop.fs.Path(attempt.resolve("file.out.index").toUri()), new JobConf(false));
+  }
+
+  /** Fetches blocks: id → bytes, or → the failure. */
+  private Map<String, Object> fetch(String namespace, byte[] key, List<String> ids) throws Exception {
+    Map<String, Object> got = new ConcurrentHashMap<>();
+    client.fetch("127.0.0.1", port, namespace, key, ids, new BlockFetchListener() {
+      @Override
+      public void onBlockFetchSuccess(String blockId, FetchedBlock block) {
+        try (block) {
+          ByteBuffer b = block.nioByteBuffer();
+          byte[] bytes = new byte[b.remaining()];
+          b.get(bytes);
+          got.put(blockId, bytes);
+        } catch (IOException e) {
+          got.put(blockId, e);
+        }
+      }
+
+      @Override
+      public void onBlockFetchFailure(String blockId, Throwable cause) {
+        got.put(blockId, cause);
+      }
+    }).get(30, TimeUnit.SECONDS);
+    return got;
+  }
+
+  /** Fetches until the scanner has published the blocks. */
+  private Map<String, Object> fetchPublished(List<String> ids) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (true) {
+      Map<String, Object> got = fetch(BlockIds.namespace(job), secret, ids);
+      if (got.values().stream().noneMatch(v -> v instanceof BlockNotFoundException) || System.nanoTime() > deadline) {
+        return got;
+      }
+      Thread.sleep(50);
+    }
+  }
+
+  @Test
+  void servesAMapsPartitionsAndIndexRecordsToTheJobTokenOnly() throws Exception {
+    Random random = new Random(5);
+    byte[][] partitions = {new byte[1000], new byte[0], new byte[70_000]};
+    for (byte[] p : partitions) {
+      random.nextBytes(p);
+    }
+    publisher.initializeApplication(new ApplicationInitializationContext(USER, app, serviceData(secret)));
+    writeMapOutput(partitions);
+
+    List<String> ids = List.of(BlockIds.data(map, 2), BlockIds.index(map, 2), BlockIds.data(map, 1));
+    Map<String, Object> got = fetchPublished(ids);
+    assertArrayEquals(partitions[2], (byte[]) got.get(BlockIds.data(map, 2)));
+    assertArrayEquals(new byte[0], (byte[]) got.get(BlockIds.data(map, 1)));
+    ByteBuffer record = ByteBuffer.wrap((byte[]) got.get(BlockIds.index(map, 2)));
+    assertEquals(1000, record.getLong());
+    assertEquals(70_100, record.getLong());
+    assertEquals(70_000, record.getLong());
+
+    // a client without the job's secret learns nothing, and reads nothing
+    byte[] wrong = "another job's secret".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    Map<String, Object> refused = fetch(BlockIds.namespace(job), wrong, ids);
+    assertEquals(ids.size(), refused.size());
+    for (Object v : refused.values()) {
+      assertInstanceOf(AuthenticationException.class, v, String.valueOf(v));
+    }
+    Map<String, Object> anonymous = fetch(BlockIds.namespace(job), null, ids);
+    for (Object v : anonymous.values()) {
+      assertTrue(v instanceof Throwable, "served without a secret: " + v);
+    }
+
+    // the application stops: its namespace and blocks are gone
+    publisher.stopApplication(new ApplicationTerminationContext(app));
+    for (Object v : fetch(BlockIds.namespace(job), secret, ids).values()) {
+      assertTrue(v instanceof Throwable, "served after the application stopped: " + v);
+    }
+  }
+
+  @Test
+  void aJobWithoutTokenIsNotServed() throws Exception {
+    publisher.initializeApplication(new ApplicationInitializationContext(USER, app, ByteBuffer.allocate(0)));
+    writeMapOutput(new byte[][] {new byte[10]});
+    Thread.sleep(300); // several scans
+    for (Object v : fetch(BlockIds.namespace(job), secret, List.of(BlockIds.data(map, 0))).values()) {
+      assertInstanceOf(AuthenticationException.class, v, String.valueOf(v));
+    }
+  }
+}

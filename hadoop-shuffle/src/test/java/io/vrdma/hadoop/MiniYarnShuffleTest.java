@@ -1,0 +1,154 @@
+package io.vrdma.hadoop;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.mapreduce.Counters;
+import org.apache.hadoop.mapreduce.Job;
+import org.apache.hadoop.mapreduce.MRConfig;
+import org.apache.hadoop.mapreduce.MRJobConfig;
+import org.apache.hadoop.mapreduce.TaskCounter;
+import org.apache.hadoop.mapreduce.v2.MiniMRYarnCluster;
+import org.apache.hadoop.yarn.conf.YarnConfiguration;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * MapReduce jobs on a MiniMRYarnCluster (one NodeManager) whose {@code mapreduce_shuffle} service is our
+ * {@link VrdmaShuffleHandler}, and whose jobs use our plugin: output equal to the expected one,
+ * with the bytes counted on our path; and with our service out of reach, the same output over HTTP.
+ */
+class MiniYarnShuffleTest {
+  private static final int MAPS = 3;
+  private static final int REDUCES = 3;
+  private static Path dir;
+  private static MiniMRYarnCluster cluster;
+  private static Configuration jobConf;
+
+  private static final String SHUFFLE_CLASS_KEY = "yarn.nodemanager.aux-services.mapreduce_shuffle.class";
+
+  /**
+   * MiniMRYarnCluster's serviceInit sets {@code mapreduce_shuffle} to Hadoop's ShuffleHandler; this
+   * configuration keeps ours there, as a yarn-site.xml does on a real cluster.
+   */
+  static final class ShuffleClassKeepingConf extends YarnConfiguration {
+    @Override
+    public void set(String name, String value, String source) {
+      super.set(name, SHUFFLE_CLASS_KEY.equals(name) ? VrdmaShuffleHandler.class.getName() : value, source);
+    }
+  }
+
+  @BeforeAll
+  static void startCluster() throws Exception {
+    dir = Files.createTempDirectory("vrdma-miniyarn");
+    Configuration conf = new ShuffleClassKeepingConf();
+    conf.set(SHUFFLE_CLASS_KEY, VrdmaShuffleHandler.class.getName());
+    conf.setInt(VrdmaShuffleConf.PORT.name(), freePort());
+    conf.set("vrdma.transport.shm.arenaPath", dir.resolve("arena").toString());
+    conf.set("vrdma.transport.shm.arenaBytes", "64m");
+    conf.setLong("yarn.nodemanager.sleep-delay-before-sigkill.ms", 100);
+    conf.setLong("yarn.nodemanager.process-kill-wait.ms", 100);
+    conf.set(MRConfig.SHUFFLE_CONSUMER_PLUGIN, VrdmaShuffle.class.getName());
+    conf.setInt(MRJobConfig.MAP_MEMORY_MB, 512);
+    conf.setInt(MRJobConfig.REDUCE_MEMORY_MB, 512);
+    conf.setInt("yarn.app.mapreduce.am.resource.mb", 512);
+    cluster = new MiniMRYarnCluster(MiniYarnShuffleTest.class.getSimpleName(), 1);
+    cluster.init(conf);
+    cluster.start();
+    jobConf = new Configuration(cluster.getConfig());
+  }
+
+  @AfterAll
+  static void stopCluster() {
+    if (cluster != null) {
+      cluster.stop();
+    }
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+
+  private static org.apache.hadoop.fs.Path path(String name) {
+    return new org.apache.hadoop.fs.Path(dir.resolve(name).toUri());
+  }
+
+  @Test
+  void sortOfRandomRecordsMovesOverOurTiersToDiskAndIsExact() throws Exception {
+    FileSystem fs = FileSystem.getLocal(jobConf);
+    Map<String, Long> expected = Jobs.writeRecords(fs, path("records"), MAPS, 20_000, 7);
+    Configuration conf = new Configuration(jobConf);
+    // a single map output may take only ~0.01% of the merge memory: every one goes to disk (OnDiskMapOutput)
+    conf.setFloat(MRJobConfig.SHUFFLE_MEMORY_LIMIT_PERCENT, 0.0001f);
+    Job job = Jobs.sortRecords(conf, path("records"), path("sorted"), REDUCES);
+    assertTrue(job.waitForCompletion(false), "job failed");
+
+    assertEquals(expected, Jobs.readOutput(fs, path("sorted")));
+    Counters counters = job.getCounters();
+    assertEquals(MAPS * (long) REDUCES, counters.findCounter(VrdmaShuffleCounter.VRDMA_SHUFFLE_MAPS).getValue());
+    assertEquals(0, counters.findCounter(VrdmaShuffleCounter.VRDMA_FALLBACK_MAPS).getValue());
+    // every byte Hadoop counts as shuffled came over our path
+    long shuffled = counters.findCounter(TaskCounter.REDUCE_SHUFFLE_BYTES).getValue();
+    assertTrue(shuffled > 20_000L * MAPS, "shuffled " + shuffled);
+    assertEquals(shuffled, counters.findCounter(VrdmaShuffleCounter.VRDMA_SHUFFLE_BYTES).getValue());
+    // the NodeManager and the reducers share the arena file: the bytes came over shm (plus index records)
+    assertTrue(counters.findCounter(VrdmaShuffleCounter.VRDMA_SHM_BYTES).getValue() >= shuffled,
+        "shm " + counters.findCounter(VrdmaShuffleCounter.VRDMA_SHM_BYTES).getValue() + ", tcp "
+            + counters.findCounter(VrdmaShuffleCounter.VRDMA_TCP_BYTES).getValue() + ", shuffled " + shuffled);
+  }
+
+  @Test
+  void wordCountWithCombinerMovesOverOurTiersAndMatchesTheStockShuffle() throws Exception {
+    FileSystem fs = FileSystem.getLocal(jobConf);
+    Map<String, Long> expected = Jobs.writeWords(fs, path("words"), MAPS, 5000, 11);
+    Job job = Jobs.wordCount(jobConf, path("words"), path("counts"), REDUCES);
+    assertTrue(job.waitForCompletion(false), "job failed");
+
+    assertEquals(expected, Jobs.readOutput(fs, path("counts")));
+    Counters counters = job.getCounters();
+    assertEquals(MAPS * (long) REDUCES, counters.findCounter(VrdmaShuffleCounter.VRDMA_SHUFFLE_MAPS).getValue());
+    assertTrue(counters.findCounter(VrdmaShuffleCounter.VRDMA_SHUFFLE_BYTES).getValue() > 0);
+    assertTrue(counters.findCounter(TaskCounter.COMBINE_INPUT_RECORDS).getValue()
+        > counters.findCounter(TaskCounter.COMBINE_OUTPUT_RECORDS).getValue(), "the combiner combined nothing");
+
+    // the same job with Hadoop's own shuffle: same output, same shuffle and reduce counters
+    Configuration stockConf = new Configuration(jobConf);
+    stockConf.set(MRConfig.SHUFFLE_CONSUMER_PLUGIN, "org.apache.hadoop.mapreduce.task.reduce.Shuffle");
+    Job stock = Jobs.wordCount(stockConf, path("words"), path("counts-stock"), REDUCES);
+    assertTrue(stock.waitForCompletion(false), "stock job failed");
+    assertEquals(Jobs.readOutput(fs, path("counts-stock")), Jobs.readOutput(fs, path("counts")));
+    Counters stockCounters = stock.getCounters();
+    assertEquals(0, stockCounters.findCounter(VrdmaShuffleCounter.VRDMA_SHUFFLE_MAPS).getValue());
+    for (TaskCounter c : new TaskCounter[] {TaskCounter.SHUFFLED_MAPS, TaskCounter.REDUCE_SHUFFLE_BYTES,
+        TaskCounter.REDUCE_INPUT_GROUPS, TaskCounter.REDUCE_INPUT_RECORDS, TaskCounter.REDUCE_OUTPUT_RECORDS,
+        TaskCounter.COMBINE_INPUT_RECORDS, TaskCounter.COMBINE_OUTPUT_RECORDS, TaskCounter.MAP_OUTPUT_RECORDS}) {
+      assertEquals(stockCounters.findCounter(c).getValue(), counters.findCounter(c).getValue(), c.name());
+    }
+  }
+
+  @Test
+  void withOurServiceOutOfReachTheJobSucceedsOverHttp() throws Exception {
+    FileSystem fs = FileSystem.getLocal(jobConf);
+    Map<String, Long> expected = Jobs.writeWords(fs, path("words-fallback"), MAPS, 2000, 13);
+    Configuration conf = new Configuration(jobConf);
+    conf.setInt(VrdmaShuffleConf.PORT.name(), freePort()); // nothing listens there
+    conf.set("vrdma.block.maxRetries", "0");
+    Job job = Jobs.wordCount(conf, path("words-fallback"), path("counts-fallback"), REDUCES);
+    assertTrue(job.waitForCompletion(false), "job failed");
+
+    assertEquals(expected, Jobs.readOutput(fs, path("counts-fallback")));
+    Counters counters = job.getCounters();
+    assertEquals(0, counters.findCounter(VrdmaShuffleCounter.VRDMA_SHUFFLE_MAPS).getValue());
+    assertEquals(MAPS * (long) REDUCES, counters.findCounter(VrdmaShuffleCounter.VRDMA_FALLBACK_MAPS).getValue());
+  }
+}
