@@ -1,0 +1,91 @@
+package io.vrdma.spark;
+
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import org.apache.spark.rpc.RpcCallContext;
+import org.apache.spark.rpc.RpcEndpoint;
+import org.apache.spark.rpc.RpcEnv;
+import scala.Function1;
+import scala.PartialFunction;
+import scala.runtime.AbstractPartialFunction;
+import scala.runtime.BoxedUnit;
+
+/**
+ * The driver's directory of executors' block servers (discovery), and the place where executors report
+ * what their block clients moved, so that an application (and the tests) can see it.
+ */
+public final class VrdmaDriverEndpoint implements RpcEndpoint {
+  /** Name of the endpoint in the driver's RPC environment. */
+  public static final String NAME = "vrdma-shuffle";
+
+  private static volatile VrdmaDriverEndpoint current;
+
+  private final RpcEnv rpcEnv;
+  private final Map<String, DriverMessages.PeerAddress> peers = new ConcurrentHashMap<>();
+  private final Map<String, Map<String, Long>> counters = new ConcurrentHashMap<>();
+
+  VrdmaDriverEndpoint(RpcEnv rpcEnv) {
+    this.rpcEnv = rpcEnv;
+  }
+
+  static void started(VrdmaDriverEndpoint endpoint) {
+    current = endpoint;
+  }
+
+  /** The endpoint of this driver JVM's running application, or null. */
+  public static VrdmaDriverEndpoint current() {
+    return current;
+  }
+
+  @Override
+  public RpcEnv rpcEnv() {
+    return rpcEnv;
+  }
+
+  /** Executors whose block server registered, with their addresses and tiers. */
+  public Map<String, String> executors() {
+    Map<String, String> out = new HashMap<>();
+    peers.forEach((id, p) -> out.put(id, p.host() + ":" + p.port() + " " + p.tiers()));
+    return out;
+  }
+
+  /** The sum over executors of their latest reported counter {@code name} (0 when none reported it). */
+  public long total(String name) {
+    return counters.values().stream().mapToLong(m -> m.getOrDefault(name, 0L)).sum();
+  }
+
+  /** Forgets every executor's counters (tests measure one job at a time). */
+  public void resetCounters() {
+    counters.clear();
+  }
+
+  @Override
+  public PartialFunction<Object, BoxedUnit> receiveAndReply(RpcCallContext context) {
+    return new AbstractPartialFunction<>() {
+      @Override
+      public boolean isDefinedAt(Object message) {
+        return message instanceof DriverMessages.Register || message instanceof DriverMessages.Find
+            || message instanceof DriverMessages.Report;
+      }
+
+      @Override
+      // Scala's signature: B1 is a supertype of BoxedUnit, so returning the unit is sound
+      @SuppressWarnings("unchecked")
+      public <A1, B1> B1 applyOrElse(A1 message, Function1<A1, B1> orElse) {
+        if (message instanceof DriverMessages.Register r) {
+          peers.put(r.address().executorId(), r.address());
+          context.reply(Boolean.TRUE);
+        } else if (message instanceof DriverMessages.Find f) {
+          context.reply(new DriverMessages.Lookup(peers.get(f.executorId())));
+        } else if (message instanceof DriverMessages.Report r) {
+          counters.put(r.executorId(), r.counters());
+          context.reply(Boolean.TRUE);
+        } else {
+          return orElse.apply(message);
+        }
+        return (B1) BoxedUnit.UNIT;
+      }
+    };
+  }
+}
