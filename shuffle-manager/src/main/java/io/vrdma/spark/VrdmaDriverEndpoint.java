@@ -50,6 +50,12 @@ public final class VrdmaDriverEndpoint implements RpcEndpoint {
     return out;
   }
 
+  /** The block server of an executor as {@code host:port}, or null when it registered none. */
+  public String blockServer(String executorId) {
+    DriverMessages.PeerAddress p = peers.get(executorId);
+    return p == null ? null : p.host() + ":" + p.port();
+  }
+
   /** The sum over executors of their latest reported counter {@code name} (0 when none reported it). */
   public long total(String name) {
     return counters.values().stream().mapToLong(m -> m.getOrDefault(name, 0L)).sum();
