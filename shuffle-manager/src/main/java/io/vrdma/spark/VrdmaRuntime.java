@@ -39,6 +39,7 @@ public final class VrdmaRuntime implements AutoCloseable {
   private static VrdmaRuntime instance;
   private static boolean failed;
 
+  private final boolean reportCounters;
   private final String appId;
   private final String executorId;
   private final byte[] secret;
@@ -51,14 +52,15 @@ public final class VrdmaRuntime implements AutoCloseable {
   private final AtomicLong sparkFallbackBlocks = new AtomicLong();
   private final AtomicLong publishedMaps = new AtomicLong();
 
-  private VrdmaRuntime(SparkEnv env) throws TransportException {
+  private VrdmaRuntime(SparkEnv env, ShuffleManagerConf pluginConf) throws TransportException {
     SparkConf conf = env.conf();
+    this.reportCounters = pluginConf.get(ShuffleManagerConf.REPORT_COUNTERS);
     this.appId = conf.getAppId();
     this.executorId = env.executorId();
     boolean authenticate = conf.getBoolean("spark.authenticate", false);
     String key = authenticate ? env.securityManager().getSecretKey() : null;
     this.secret = key == null ? null : key.getBytes(StandardCharsets.UTF_8);
-    Map<String, String> settings = SparkVrdmaConf.layerSettings(conf);
+    Map<String, String> settings = pluginConf.layerSettings();
     this.node = TransportNode.start(TransportConf.fromMap(settings));
     BlockConf blockConf = BlockConf.fromMap(settings);
     this.server = new BlockServer(node, blockConf, authenticate);
@@ -85,7 +87,14 @@ public final class VrdmaRuntime implements AutoCloseable {
           return null;
         }
         try {
-          instance = new VrdmaRuntime(env);
+          ShuffleManagerConf pluginConf = SparkVrdmaConf.read(env.conf());
+          if (!pluginConf.get(ShuffleManagerConf.ENABLED)) {
+            failed = true;
+            LOG.info("vRDMA shuffle off on executor {}: {}=false; shuffle blocks go through Spark's own transfer"
+                + " service", env.executorId(), ShuffleManagerConf.ENABLED.name());
+            return null;
+          }
+          instance = new VrdmaRuntime(env, pluginConf);
         } catch (TransportException | RuntimeException e) {
           failed = true;
           LOG.warn("vRDMA shuffle off on executor {}: {}; shuffle blocks go through Spark's own transfer service",
@@ -216,6 +225,9 @@ public final class VrdmaRuntime implements AutoCloseable {
 
   /** Sends this executor's counters to the driver (after each reduce task's read). */
   void report() {
+    if (!reportCounters) {
+      return;
+    }
     try {
       driver.askSync(new DriverMessages.Report(executorId, counters()), tag(Boolean.class));
     } catch (RuntimeException e) {

@@ -32,7 +32,12 @@ public final class VrdmaShuffleManager implements ShuffleManager {
 
   private final SortShuffleManager delegate;
 
+  /**
+   * @throws IllegalArgumentException for an unknown key under {@code spark.shuffle.vrdma.} or a malformed value:
+   *     the application fails at start-up rather than run without what was asked for
+   */
   public VrdmaShuffleManager(SparkConf conf) {
+    SparkVrdmaConf.read(conf);
     conf.setIfMissing(IO_PLUGIN_KEY, VrdmaShuffleDataIO.class.getName());
     this.delegate = new SortShuffleManager(conf);
   }

@@ -31,7 +31,7 @@ public final class ConfigReference {
     StringBuilder sb = new StringBuilder();
     sb.append("# Configuration reference\n\n");
     sb.append("<!-- Generated from the ConfigSection classes by io.vrdma.transport.config.ConfigReference; do not edit.\n");
-    sb.append("     Regenerate: mvn -q -DskipTests install && mvn -q -pl block-transfer exec:java"
+    sb.append("     Regenerate: mvn -q -DskipTests install && mvn -q -pl shuffle-manager exec:java"
         + " -Dexec.mainClass=io.vrdma.transport.config.ConfigReference -Dexec.args=docs/configuration.md -->\n\n");
     sb.append("Sizes take the suffixes k, m, g; durations ms, s, m. A misspelt key under a documented prefix is"
         + " refused at start-up.\n");
