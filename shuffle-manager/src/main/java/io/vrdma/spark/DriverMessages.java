@@ -2,6 +2,7 @@ package io.vrdma.spark;
 
 import java.io.Serializable;
 import java.util.Map;
+import java.util.Set;
 
 /** What executors and the driver's {@link VrdmaDriverEndpoint} tell each other over Spark's RPC. */
 final class DriverMessages {
@@ -27,8 +28,11 @@ final class DriverMessages {
     private static final long serialVersionUID = 1L;
   }
 
-  /** Executor → driver: the executor's counters so far (latest wins). Reply: {@code Boolean.TRUE}. */
-  record Report(String executorId, Map<String, Long> counters) implements Serializable {
+  /**
+   * Executor → driver: the executor's counters so far and the namespaces its block server serves now (latest
+   * wins). Reply: {@code Boolean.TRUE}.
+   */
+  record Report(String executorId, Map<String, Long> counters, Set<String> namespaces) implements Serializable {
     private static final long serialVersionUID = 1L;
   }
 }

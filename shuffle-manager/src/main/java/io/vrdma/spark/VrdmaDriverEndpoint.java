@@ -2,6 +2,7 @@ package io.vrdma.spark;
 
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.spark.rpc.RpcCallContext;
 import org.apache.spark.rpc.RpcEndpoint;
@@ -24,6 +25,7 @@ public final class VrdmaDriverEndpoint implements RpcEndpoint {
   private final RpcEnv rpcEnv;
   private final Map<String, DriverMessages.PeerAddress> peers = new ConcurrentHashMap<>();
   private final Map<String, Map<String, Long>> counters = new ConcurrentHashMap<>();
+  private final Map<String, Set<String>> namespaces = new ConcurrentHashMap<>();
 
   VrdmaDriverEndpoint(RpcEnv rpcEnv) {
     this.rpcEnv = rpcEnv;
@@ -61,6 +63,11 @@ public final class VrdmaDriverEndpoint implements RpcEndpoint {
     return counters.values().stream().mapToLong(m -> m.getOrDefault(name, 0L)).sum();
   }
 
+  /** Per executor, the namespaces its block server served at its latest report. */
+  public Map<String, Set<String>> servedNamespaces() {
+    return Map.copyOf(namespaces);
+  }
+
   /** Forgets every executor's counters (tests measure one job at a time). */
   public void resetCounters() {
     counters.clear();
@@ -86,6 +93,7 @@ public final class VrdmaDriverEndpoint implements RpcEndpoint {
           context.reply(new DriverMessages.Lookup(peers.get(f.executorId())));
         } else if (message instanceof DriverMessages.Report r) {
           counters.put(r.executorId(), r.counters());
+          namespaces.put(r.executorId(), r.namespaces());
           context.reply(Boolean.TRUE);
         } else {
           return orElse.apply(message);

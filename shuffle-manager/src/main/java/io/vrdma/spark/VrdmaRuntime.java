@@ -153,22 +153,32 @@ public final class VrdmaRuntime implements AutoCloseable {
       return;
     }
     String namespace = namespace(shuffleId);
+    boolean created;
     synchronized (namespaces) {
-      if (namespaces.add(namespace)) {
+      created = namespaces.add(namespace);
+      if (created) {
         server.createNamespace(namespace, secret);
       }
     }
     server.publish(namespace, dataFile.toPath(), blocks);
     publishedMaps.incrementAndGet();
+    if (created) {
+      report(); // once per shuffle and executor: the driver learns what this executor serves
+    }
   }
 
-  /** Drops a shuffle's namespace, freeing every registration and arena byte it held. */
+  /** Drops a shuffle's namespace, freeing every registration and arena byte it held, and tells the driver. */
   void unpublish(int shuffleId) {
     String namespace = namespace(shuffleId);
+    boolean dropped;
     synchronized (namespaces) {
-      if (namespaces.remove(namespace)) {
+      dropped = namespaces.remove(namespace);
+      if (dropped) {
         server.dropNamespace(namespace);
       }
+    }
+    if (dropped) {
+      report();
     }
   }
 
@@ -229,7 +239,8 @@ public final class VrdmaRuntime implements AutoCloseable {
       return;
     }
     try {
-      driver.askSync(new DriverMessages.Report(executorId, counters()), tag(Boolean.class));
+      driver.askSync(new DriverMessages.Report(executorId, counters(), Set.copyOf(server.namespaces())),
+          tag(Boolean.class));
     } catch (RuntimeException e) {
       LOG.debug("vRDMA shuffle: could not report counters to the driver", e);
     }

@@ -153,4 +153,21 @@ abstract class ShuffleSuite {
     assertEquals(expected, actual);
     assertReadThroughUs();
   }
+
+  @Test
+  void unregisterShuffleDropsItsNamespaceOnEveryExecutor() {
+    JavaPairRDD<Integer, Long> rdd = sc.parallelize(numbers(6_000), 6)
+        .mapToPair(i -> new Tuple2<>(i % 13, (long) i)).reduceByKey(Long::sum, 4);
+    assertEquals(13, rdd.count());
+    int shuffleId = ((org.apache.spark.ShuffleDependency<?, ?, ?>) rdd.rdd().dependencies().head()).shuffleId();
+    String namespace = sc.sc().applicationId() + "/" + shuffleId;
+    VrdmaDriverEndpoint driver = VrdmaDriverEndpoint.current();
+    long serving = driver.servedNamespaces().values().stream().filter(s -> s.contains(namespace)).count();
+    assertEquals(2, serving, () -> namespace + " not served by both executors: " + driver.servedNamespaces());
+
+    sc.sc().cleaner().get().doCleanupShuffle(shuffleId, true);
+
+    assertEquals(0, driver.servedNamespaces().values().stream().filter(s -> s.contains(namespace)).count(),
+        () -> namespace + " still served: " + driver.servedNamespaces());
+  }
 }
