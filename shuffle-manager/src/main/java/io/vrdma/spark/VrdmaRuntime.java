@@ -51,6 +51,7 @@ public final class VrdmaRuntime implements AutoCloseable {
   private final Set<String> namespaces = ConcurrentHashMap.newKeySet();
   private final AtomicLong sparkFallbackBlocks = new AtomicLong();
   private final AtomicLong publishedMaps = new AtomicLong();
+  private final AtomicLong batches = new AtomicLong();
 
   private VrdmaRuntime(SparkEnv env, ShuffleManagerConf pluginConf) throws TransportException {
     SparkConf conf = env.conf();
@@ -144,13 +145,12 @@ public final class VrdmaRuntime implements AutoCloseable {
     List<BlockSegment> blocks = new ArrayList<>();
     long offset = 0;
     for (int r = 0; r < partitionLengths.length; r++) {
-      if (partitionLengths[r] > 0) {
-        blocks.add(new BlockSegment("shuffle_" + shuffleId + "_" + mapId + "_" + r, offset, partitionLengths[r]));
-      }
+      // empty blocks too: a batch id (a range of reduce partitions) is read as its blocks, empty ones included
+      blocks.add(new BlockSegment("shuffle_" + shuffleId + "_" + mapId + "_" + r, offset, partitionLengths[r]));
       offset += partitionLengths[r];
     }
-    if (blocks.isEmpty()) {
-      return;
+    if (offset == 0) {
+      return; // nothing to read: Spark never asks for this output's blocks
     }
     String namespace = namespace(shuffleId);
     boolean created;
@@ -212,6 +212,10 @@ public final class VrdmaRuntime implements AutoCloseable {
     peers.remove(peerExecutorId);
   }
 
+  void countBatch() {
+    batches.incrementAndGet();
+  }
+
   void countSparkFallback(int blocks) {
     sparkFallbackBlocks.addAndGet(blocks);
   }
@@ -230,6 +234,7 @@ public final class VrdmaRuntime implements AutoCloseable {
     out.put("failures", client.metrics().failures());
     out.put("sparkFallbackBlocks", sparkFallbackBlocks.get());
     out.put("publishedMaps", publishedMaps.get());
+    out.put("batches", batches.get());
     return out;
   }
 
