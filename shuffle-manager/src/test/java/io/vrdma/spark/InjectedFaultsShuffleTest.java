@@ -11,10 +11,17 @@ import java.util.TreeMap;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import org.apache.spark.api.java.JavaSparkContext;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.spark.TaskContext;
+import org.apache.spark.scheduler.SparkListener;
+import org.apache.spark.scheduler.SparkListenerExecutorRemoved;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
 import scala.Tuple2;
 
 /**
@@ -23,6 +30,7 @@ import scala.Tuple2;
  * result is exactly stock sort shuffle's.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class InjectedFaultsShuffleTest {
   private Path arena;
   private JavaSparkContext sc;
@@ -47,6 +55,7 @@ class InjectedFaultsShuffleTest {
   }
 
   @Test
+  @Order(1)
   void failedAndCorruptShmReadsNeverChangeTheResult() {
     VrdmaDriverEndpoint.current().resetCounters();
     int n = 40_000;
@@ -65,5 +74,43 @@ class InjectedFaultsShuffleTest {
     assertTrue(driver.total("bytes.tcp") > 0, "no bytes over tcp after shm failures");
     assertTrue(driver.total("bytes.shm") > 0, "no bytes over shm at all");
     assertTrue(driver.total("corruptRefetches") > 0, "no corrupt block was refetched");
+  }
+
+  /**
+   * The first attempt of one reduce task kills its executor mid-read: its map outputs and block server are gone,
+   * reads from it fail on our client and on Spark's, Spark recomputes the lost map outputs on a new executor
+   * (which registers its own block server) and the result is still exact.
+   */
+  @Test
+  @Order(2)
+  void executorKilledDuringReduce() throws Exception {
+    AtomicInteger removedExecutors = new AtomicInteger();
+    sc.sc().addSparkListener(new SparkListener() {
+      @Override
+      public void onExecutorRemoved(SparkListenerExecutorRemoved removed) {
+        removedExecutors.incrementAndGet();
+      }
+    });
+    int n = 20_000;
+    Map<Integer, Long> expected = new TreeMap<>();
+    for (int i = 0; i < n; i++) {
+      expected.merge(i % 101, (long) i, Long::sum);
+    }
+    List<Integer> numbers = IntStream.range(0, n).boxed().collect(Collectors.toList());
+    Map<Integer, Long> actual = new TreeMap<>(sc.parallelize(numbers, 6)
+        .mapToPair(i -> new Tuple2<>(i % 101, (long) i))
+        .reduceByKey(Long::sum, 4)
+        .mapPartitions(records -> {
+          TaskContext task = TaskContext.get();
+          if (task.partitionId() == 0 && task.stageAttemptNumber() == 0 && task.attemptNumber() == 0) {
+            Runtime.getRuntime().halt(1); // the executor dies while its reduce task reads
+          }
+          return records;
+        })
+        .mapToPair(t -> t)
+        .collectAsMap());
+    assertEquals(expected, actual);
+    sc.sc().listenerBus().waitUntilEmpty();
+    assertTrue(removedExecutors.get() >= 1, "no executor died: the test proved nothing");
   }
 }
