@@ -25,6 +25,7 @@ public final class VrdmaDriverEndpoint implements RpcEndpoint {
   private final RpcEnv rpcEnv;
   private final Map<String, DriverMessages.PeerAddress> peers = new ConcurrentHashMap<>();
   private final Map<String, Map<String, Long>> counters = new ConcurrentHashMap<>();
+  private final Map<String, Map<String, Long>> baseline = new ConcurrentHashMap<>();
   private final Map<String, Set<String>> namespaces = new ConcurrentHashMap<>();
 
   VrdmaDriverEndpoint(RpcEnv rpcEnv) {
@@ -58,9 +59,17 @@ public final class VrdmaDriverEndpoint implements RpcEndpoint {
     return p == null ? null : p.host() + ":" + p.port();
   }
 
-  /** The sum over executors of their latest reported counter {@code name} (0 when none reported it). */
+  /**
+   * The sum over executors of counter {@code name} since {@link #resetCounters} (executors report running
+   * totals; what they had reported before the reset is subtracted). 0 when none reported it.
+   */
   public long total(String name) {
-    return counters.values().stream().mapToLong(m -> m.getOrDefault(name, 0L)).sum();
+    long sum = 0;
+    for (Map.Entry<String, Map<String, Long>> e : counters.entrySet()) {
+      Map<String, Long> base = baseline.getOrDefault(e.getKey(), Map.of());
+      sum += e.getValue().getOrDefault(name, 0L) - base.getOrDefault(name, 0L);
+    }
+    return sum;
   }
 
   /** Per executor, the namespaces its block server served at its latest report. */
@@ -68,9 +77,10 @@ public final class VrdmaDriverEndpoint implements RpcEndpoint {
     return Map.copyOf(namespaces);
   }
 
-  /** Forgets every executor's counters (tests measure one job at a time). */
+  /** Starts counting afresh: {@link #total} counts from the executors' latest reports on (one job at a time). */
   public void resetCounters() {
-    counters.clear();
+    baseline.clear();
+    baseline.putAll(counters);
   }
 
   @Override

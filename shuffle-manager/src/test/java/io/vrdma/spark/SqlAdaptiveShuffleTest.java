@@ -34,7 +34,8 @@ class SqlAdaptiveShuffleTest {
         .set("spark.shuffle.vrdma.transport.tiers", "shm,tcp")
         .set("spark.sql.adaptive.enabled", "true")
         .set("spark.sql.shuffle.partitions", "40")
-        .set("spark.sql.autoBroadcastJoinThreshold", "-1");
+        .set("spark.sql.autoBroadcastJoinThreshold", "-1")
+        .set("spark.io.compression.codec", "snappy");
     LocalCluster.start(conf);
     spark = SparkSession.builder().getOrCreate();
   }
@@ -136,6 +137,34 @@ class SqlAdaptiveShuffleTest {
       spark.conf().unset("spark.sql.adaptive.skewJoin.skewedPartitionThresholdInBytes");
       spark.conf().unset("spark.sql.adaptive.advisoryPartitionSizeInBytes");
       spark.conf().unset("spark.sql.adaptive.coalescePartitions.enabled");
+    }
+  }
+
+  @Test
+  void joinTurnedIntoBroadcastReadsItsShuffleLocally() {
+    // planned as a sort-merge join (the filtered side's static estimate is large); after its shuffle the side
+    // is tiny, AQE broadcasts it and reads the other side's shuffle output with the local shuffle reader
+    spark.conf().set("spark.sql.autoBroadcastJoinThreshold", "2k");
+    try {
+      Dataset<Row> big = spark.range(0, 50_000, 1, 6).selectExpr("id % 1000 AS k", "id AS v");
+      Dataset<Row> small = spark.range(0, 100_000, 1, 4).filter("id < 20").selectExpr("id AS k", "id * 2 AS w");
+      Dataset<Row> joined = big.join(small, "k").selectExpr("count(*)", "sum(v + w)");
+      Row row = joined.collectAsList().get(0);
+      long count = 0;
+      long sum = 0;
+      for (long id = 0; id < 50_000; id++) {
+        long k = id % 1000;
+        if (k < 20) {
+          count++;
+          sum += id + k * 2;
+        }
+      }
+      assertEquals(count, row.getLong(0));
+      assertEquals(sum, row.getLong(1));
+      String plan = joined.queryExecution().executedPlan().toString();
+      assertTrue(plan.contains("BroadcastHashJoin") && plan.contains("local"), plan);
+    } finally {
+      spark.conf().set("spark.sql.autoBroadcastJoinThreshold", "-1");
     }
   }
 }

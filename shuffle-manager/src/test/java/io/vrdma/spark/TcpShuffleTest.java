@@ -11,6 +11,6 @@ class TcpShuffleTest extends ShuffleSuite {
 
   @Override
   SparkConf configure(SparkConf conf) {
-    return conf.set("spark.shuffle.vrdma.transport.tiers", "tcp");
+    return conf.set("spark.shuffle.vrdma.transport.tiers", "tcp").set("spark.io.compression.codec", "lzf");
   }
 }
