@@ -1,0 +1,226 @@
+package io.vrdma.spark;
+
+import io.vrdma.block.client.BlockFetchListener;
+import io.vrdma.block.client.FetchedBlock;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.apache.spark.network.buffer.ManagedBuffer;
+import org.apache.spark.network.buffer.NioManagedBuffer;
+import org.apache.spark.network.shuffle.BlockFetchingListener;
+import org.apache.spark.network.shuffle.BlockStoreClient;
+import org.apache.spark.network.shuffle.DownloadFileManager;
+import org.apache.spark.network.shuffle.checksum.Cause;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The {@link BlockStoreClient} that Spark's {@code ShuffleBlockFetcherIterator} reads remote shuffle blocks
+ * with: a block of a peer whose block server the driver knows is read with our {@code BlockClient} over the
+ * best tier both sides have; anything else — a peer without a block server, a batch id, a block our client
+ * could not read on any tier — is handed to Spark's own client, so a job never fails because of us.
+ */
+final class VrdmaBlockStoreClient extends BlockStoreClient {
+  private static final Logger LOG = LoggerFactory.getLogger(VrdmaBlockStoreClient.class);
+  /** {@code shuffle_<shuffleId>_<mapId>_<reduceId>}: the ids we publish. */
+  private static final Pattern SHUFFLE_BLOCK = Pattern.compile("shuffle_(\\d+)_(\\d+)_(\\d+)");
+  /** {@code shuffle_<shuffleId>_<mapId>_<startReduceId>_<endReduceId>}: Spark's batch of contiguous blocks. */
+  private static final Pattern SHUFFLE_BATCH = Pattern.compile("shuffle_(\\d+)_(\\d+)_(\\d+)_(\\d+)");
+  /** A larger batch goes through Spark: our client would hold all its blocks at once. */
+  private static final int MAX_BATCH_BLOCKS = 4096;
+
+  private final VrdmaRuntime runtime;
+  private final BlockStoreClient spark;
+
+  VrdmaBlockStoreClient(VrdmaRuntime runtime, BlockStoreClient spark) {
+    this.runtime = runtime;
+    this.spark = spark;
+  }
+
+  @Override
+  public void fetchBlocks(String host, int port, String execId, String[] blockIds, BlockFetchingListener listener,
+      DownloadFileManager downloadFileManager) {
+    List<String> ours = new ArrayList<>();
+    List<String> theirs = new ArrayList<>();
+    Map<String, Batch> batchOf = new HashMap<>();
+    int shuffleId = -1;
+    for (String id : blockIds) {
+      Matcher m = SHUFFLE_BLOCK.matcher(id);
+      Matcher b = SHUFFLE_BATCH.matcher(id);
+      int shuffle = m.matches() ? Integer.parseInt(m.group(1)) : b.matches() ? Integer.parseInt(b.group(1)) : -1;
+      if (shuffle < 0 || (shuffleId >= 0 && shuffle != shuffleId)) {
+        theirs.add(id);
+        continue;
+      }
+      shuffleId = shuffle;
+      if (m.matches()) {
+        ours.add(id);
+        continue;
+      }
+      int start = Integer.parseInt(b.group(3));
+      int end = Integer.parseInt(b.group(4));
+      if (end <= start || end - start > MAX_BATCH_BLOCKS) {
+        theirs.add(id);
+        continue;
+      }
+      Batch batch = new Batch(id, start, end - start);
+      for (int r = start; r < end; r++) {
+        String part = "shuffle_" + shuffle + "_" + b.group(2) + "_" + r;
+        batchOf.put(part, batch);
+        ours.add(part);
+      }
+    }
+    DriverMessages.PeerAddress peer = ours.isEmpty() ? null : runtime.peer(execId);
+    if (peer == null) {
+      ours.stream().map(id -> batchOf.containsKey(id) ? batchOf.get(id).id : id).distinct().forEach(theirs::add);
+      ours.clear();
+    }
+    if (!theirs.isEmpty()) {
+      throughSpark(host, port, execId, theirs, listener, downloadFileManager);
+    }
+    if (ours.isEmpty()) {
+      return;
+    }
+    BlockFetchListener adapter = new BlockFetchListener() {
+      @Override
+      public void onBlockFetchSuccess(String blockId, FetchedBlock block) {
+        Batch batch = batchOf.get(blockId);
+        if (batch != null) {
+          if (batch.arrived(block, listener, this::failed)) {
+            runtime.countBatch();
+          }
+          return;
+        }
+        ManagedBuffer buffer = new FetchedManagedBuffer(block);
+        try {
+          listener.onBlockFetchSuccess(blockId, buffer);
+        } finally {
+          buffer.release();
+        }
+      }
+
+      @Override
+      public void onBlockFetchFailure(String blockId, Throwable cause) {
+        Batch batch = batchOf.get(blockId);
+        if (batch == null) {
+          failed(blockId, cause);
+        } else if (batch.failed()) {
+          failed(batch.id, cause);
+        }
+      }
+
+      private void failed(String blockId, Throwable cause) {
+        LOG.warn("vRDMA shuffle: block {} of executor {} failed on every tier ({}); reading it through Spark",
+            blockId, execId, cause.toString());
+        throughSpark(host, port, execId, List.of(blockId), listener, downloadFileManager);
+      }
+    };
+    try {
+      runtime.client().fetch(peer.host(), peer.port(), runtime.namespace(shuffleId), runtime.secret(), ours, adapter);
+    } catch (RuntimeException e) {
+      LOG.warn("vRDMA shuffle: cannot fetch from executor {} at {}:{} ({}); reading its blocks through Spark",
+          execId, peer.host(), peer.port(), e.toString());
+      runtime.forget(execId);
+      throughSpark(host, port, execId, ours.stream().map(id -> batchOf.containsKey(id) ? batchOf.get(id).id : id)
+          .distinct().toList(), listener, downloadFileManager);
+    }
+  }
+
+  /**
+   * A batch id ({@code shuffle_<s>_<m>_<start>_<end>}: contiguous reduce partitions of one map output, which Spark
+   * reads as one stream) fetched as its blocks: delivered once all arrived, concatenated in order; if one fails,
+   * the whole batch id goes through Spark, once.
+   */
+  private static final class Batch {
+    final String id;
+    private final int start;
+    private final FetchedBlock[] parts;
+    private int missing;
+    private boolean failed;
+
+    Batch(String id, int start, int blocks) {
+      this.id = id;
+      this.start = start;
+      this.parts = new FetchedBlock[blocks];
+      this.missing = blocks;
+    }
+
+    /**
+     * Takes one block; when it completes the batch, hands the concatenation to Spark's listener.
+     *
+     * @return whether the batch was delivered
+     */
+    boolean arrived(FetchedBlock block, BlockFetchingListener listener, java.util.function.BiConsumer<String, Throwable>
+        onFailure) {
+      int index = Integer.parseInt(block.blockId().substring(block.blockId().lastIndexOf('_') + 1)) - start;
+      synchronized (this) {
+        if (failed) {
+          block.release();
+          return false;
+        }
+        parts[index] = block;
+        if (--missing > 0) {
+          return false;
+        }
+      }
+      ByteBuffer whole;
+      try {
+        long total = 0;
+        for (FetchedBlock part : parts) {
+          total += part.size();
+        }
+        whole = ByteBuffer.allocate(Math.toIntExact(total));
+        for (FetchedBlock part : parts) {
+          whole.put(part.nioByteBuffer().duplicate());
+        }
+        whole.flip();
+      } catch (IOException | ArithmeticException e) {
+        onFailure.accept(id, e);
+        return false;
+      } finally {
+        for (FetchedBlock part : parts) {
+          part.release();
+        }
+      }
+      listener.onBlockFetchSuccess(id, new NioManagedBuffer(whole));
+      return true;
+    }
+
+    /** Records a failed block; true for the first, which sends the batch through Spark. */
+    synchronized boolean failed() {
+      if (failed) {
+        return false;
+      }
+      failed = true;
+      for (int i = 0; i < parts.length; i++) {
+        if (parts[i] != null) {
+          parts[i].release();
+          parts[i] = null;
+        }
+      }
+      return true;
+    }
+  }
+
+  private void throughSpark(String host, int port, String execId, List<String> ids, BlockFetchingListener listener,
+      DownloadFileManager downloadFileManager) {
+    runtime.countSparkFallback(ids.size());
+    spark.fetchBlocks(host, port, execId, ids.toArray(new String[0]), listener, downloadFileManager);
+  }
+
+  /** Spark's client asks the serving executor (or shuffle service) to diagnose a corrupt block. */
+  @Override
+  public Cause diagnoseCorruption(String host, int port, String execId, int shuffleId, long mapId, int reduceId,
+      long checksum, String algorithm) {
+    return spark.diagnoseCorruption(host, port, execId, shuffleId, mapId, reduceId, checksum, algorithm);
+  }
+
+  /** Connections are the runtime's, shared by every reader of the executor; Spark's client is Spark's. */
+  @Override
+  public void close() {}
+}

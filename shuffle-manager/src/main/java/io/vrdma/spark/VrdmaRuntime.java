@@ -1,0 +1,260 @@
+package io.vrdma.spark;
+
+import io.vrdma.block.BlockConf;
+import io.vrdma.block.BlockSegment;
+import io.vrdma.block.client.BlockClient;
+import io.vrdma.block.server.BlockServer;
+import io.vrdma.transport.Tier;
+import io.vrdma.transport.TransportException;
+import io.vrdma.transport.TransportNode;
+import io.vrdma.transport.config.TransportConf;
+import io.vrdma.transport.tier.TierAvailability;
+import java.io.File;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Collectors;
+import org.apache.spark.SparkConf;
+import org.apache.spark.SparkEnv;
+import org.apache.spark.rpc.RpcEndpointRef;
+import org.apache.spark.util.RpcUtils;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import scala.reflect.ClassTag;
+import scala.reflect.ClassTag$;
+
+/**
+ * One per executor JVM: the transport node, the block server that publishes this executor's map outputs, the
+ * block client that reads other executors' outputs, and what the driver told us about peers. Started on first
+ * use; when the transport cannot start, {@link #get} keeps answering null and every read goes through Spark.
+ */
+public final class VrdmaRuntime implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(VrdmaRuntime.class);
+  private static final Object LOCK = new Object();
+  private static VrdmaRuntime instance;
+  private static boolean failed;
+
+  private final boolean reportCounters;
+  private final String appId;
+  private final String executorId;
+  private final byte[] secret;
+  private final TransportNode node;
+  private final BlockServer server;
+  private final BlockClient client;
+  private final RpcEndpointRef driver;
+  private final Map<String, DriverMessages.PeerAddress> peers = new ConcurrentHashMap<>();
+  private final Set<String> namespaces = ConcurrentHashMap.newKeySet();
+  private final AtomicLong sparkFallbackBlocks = new AtomicLong();
+  private final AtomicLong publishedMaps = new AtomicLong();
+  private final AtomicLong batches = new AtomicLong();
+
+  private VrdmaRuntime(SparkEnv env, ShuffleManagerConf pluginConf) throws TransportException {
+    SparkConf conf = env.conf();
+    this.reportCounters = pluginConf.get(ShuffleManagerConf.REPORT_COUNTERS);
+    this.appId = conf.getAppId();
+    this.executorId = env.executorId();
+    boolean authenticate = conf.getBoolean("spark.authenticate", false);
+    String key = authenticate ? env.securityManager().getSecretKey() : null;
+    this.secret = key == null ? null : key.getBytes(StandardCharsets.UTF_8);
+    Map<String, String> settings = pluginConf.layerSettings();
+    this.node = TransportNode.start(TransportConf.fromMap(settings));
+    BlockConf blockConf = BlockConf.fromMap(settings);
+    this.server = new BlockServer(node, blockConf, authenticate);
+    this.client = new BlockClient(node, blockConf);
+    this.driver = RpcUtils.makeDriverRef(VrdmaDriverEndpoint.NAME, conf, env.rpcEnv());
+    String tiers = node.availability().stream().filter(TierAvailability::available)
+        .map(a -> a.tier().name().toLowerCase(java.util.Locale.ROOT)).collect(Collectors.joining(","));
+    driver.askSync(new DriverMessages.Register(new DriverMessages.PeerAddress(executorId,
+        node.advertisement().host(), node.advertisement().port(), tiers)), tag(Boolean.class));
+    LOG.info("vRDMA shuffle on executor {}: block server at {}:{}; {}", executorId, node.advertisement().host(),
+        node.advertisement().port(), node.availability().stream().map(TierAvailability::toString)
+            .collect(Collectors.joining("; ")));
+  }
+
+  /**
+   * This JVM's runtime, started on first call; null when the transport could not start (logged once, and
+   * every shuffle read of this executor then goes through Spark's own client).
+   */
+  public static VrdmaRuntime get() {
+    synchronized (LOCK) {
+      if (instance == null && !failed) {
+        SparkEnv env = SparkEnv.get();
+        if (env == null) {
+          return null;
+        }
+        try {
+          ShuffleManagerConf pluginConf = SparkVrdmaConf.read(env.conf());
+          if (!pluginConf.get(ShuffleManagerConf.ENABLED)) {
+            failed = true;
+            LOG.info("vRDMA shuffle off on executor {}: {}=false; shuffle blocks go through Spark's own transfer"
+                + " service", env.executorId(), ShuffleManagerConf.ENABLED.name());
+            return null;
+          }
+          instance = new VrdmaRuntime(env, pluginConf);
+        } catch (TransportException | RuntimeException e) {
+          failed = true;
+          LOG.warn("vRDMA shuffle off on executor {}: {}; shuffle blocks go through Spark's own transfer service",
+              env.executorId(), e.toString());
+        }
+      }
+      return instance;
+    }
+  }
+
+  /** The runtime if it was started, without starting it. */
+  static VrdmaRuntime ifStarted() {
+    synchronized (LOCK) {
+      return instance;
+    }
+  }
+
+  /** Stops this JVM's runtime (executor shutdown); a later {@link #get} starts afresh. */
+  static void shutdown() {
+    synchronized (LOCK) {
+      if (instance != null) {
+        instance.close();
+        instance = null;
+      }
+      failed = false;
+    }
+  }
+
+  private static <T> ClassTag<T> tag(Class<T> type) {
+    return ClassTag$.MODULE$.apply(type);
+  }
+
+  String namespace(int shuffleId) {
+    return appId + "/" + shuffleId;
+  }
+
+  byte[] secret() {
+    return secret;
+  }
+
+  BlockClient client() {
+    return client;
+  }
+
+  /** Publishes a committed map output: reduce partition {@code r} is block {@code shuffle_s_m_r}. */
+  void publish(int shuffleId, long mapId, File dataFile, long[] partitionLengths) throws TransportException {
+    List<BlockSegment> blocks = new ArrayList<>();
+    long offset = 0;
+    for (int r = 0; r < partitionLengths.length; r++) {
+      // empty blocks too: a batch id (a range of reduce partitions) is read as its blocks, empty ones included
+      blocks.add(new BlockSegment("shuffle_" + shuffleId + "_" + mapId + "_" + r, offset, partitionLengths[r]));
+      offset += partitionLengths[r];
+    }
+    if (offset == 0) {
+      return; // nothing to read: Spark never asks for this output's blocks
+    }
+    String namespace = namespace(shuffleId);
+    boolean created;
+    synchronized (namespaces) {
+      created = namespaces.add(namespace);
+      if (created) {
+        server.createNamespace(namespace, secret);
+      }
+    }
+    server.publish(namespace, dataFile.toPath(), blocks);
+    publishedMaps.incrementAndGet();
+    if (created) {
+      report(); // once per shuffle and executor: the driver learns what this executor serves
+    }
+  }
+
+  /** Drops a shuffle's namespace, freeing every registration and arena byte it held, and tells the driver. */
+  void unpublish(int shuffleId) {
+    String namespace = namespace(shuffleId);
+    boolean dropped;
+    synchronized (namespaces) {
+      dropped = namespaces.remove(namespace);
+      if (dropped) {
+        server.dropNamespace(namespace);
+      }
+    }
+    if (dropped) {
+      report();
+    }
+  }
+
+  /** Namespaces this executor serves now. */
+  Set<String> namespaces() {
+    return server.namespaces();
+  }
+
+  /** The block server of an executor as the driver knows it, or null when it has none. */
+  DriverMessages.PeerAddress peer(String peerExecutorId) {
+    DriverMessages.PeerAddress known = peers.get(peerExecutorId);
+    if (known != null) {
+      return known;
+    }
+    try {
+      DriverMessages.Lookup lookup = driver.askSync(new DriverMessages.Find(peerExecutorId),
+          tag(DriverMessages.Lookup.class));
+      if (lookup.address() != null) {
+        peers.put(peerExecutorId, lookup.address());
+      }
+      return lookup.address();
+    } catch (RuntimeException e) {
+      LOG.warn("vRDMA shuffle: cannot ask the driver where executor {} serves blocks: {}", peerExecutorId,
+          e.toString());
+      return null;
+    }
+  }
+
+  /** Forgets a peer (it failed): its blocks go through Spark until the driver is asked again. */
+  void forget(String peerExecutorId) {
+    peers.remove(peerExecutorId);
+  }
+
+  void countBatch() {
+    batches.incrementAndGet();
+  }
+
+  void countSparkFallback(int blocks) {
+    sparkFallbackBlocks.addAndGet(blocks);
+  }
+
+  /** The counters reported to the driver: bytes and blocks per tier, retries, fallbacks, failures. */
+  Map<String, Long> counters() {
+    Map<String, Long> out = new HashMap<>();
+    for (Tier tier : Tier.values()) {
+      String name = tier.name().toLowerCase(java.util.Locale.ROOT);
+      out.put("bytes." + name, client.metrics().bytes(tier));
+      out.put("blocks." + name, client.metrics().blocks(tier));
+    }
+    out.put("retries", client.metrics().retries());
+    out.put("tierFallbacks", client.metrics().fallbacks());
+    out.put("corruptRefetches", client.metrics().corruptRefetches());
+    out.put("failures", client.metrics().failures());
+    out.put("sparkFallbackBlocks", sparkFallbackBlocks.get());
+    out.put("publishedMaps", publishedMaps.get());
+    out.put("batches", batches.get());
+    return out;
+  }
+
+  /** Sends this executor's counters to the driver (after each reduce task's read). */
+  void report() {
+    if (!reportCounters) {
+      return;
+    }
+    try {
+      driver.askSync(new DriverMessages.Report(executorId, counters(), Set.copyOf(server.namespaces())),
+          tag(Boolean.class));
+    } catch (RuntimeException e) {
+      LOG.debug("vRDMA shuffle: could not report counters to the driver", e);
+    }
+  }
+
+  @Override
+  public void close() {
+    server.close();
+    client.close();
+    node.close();
+  }
+}
