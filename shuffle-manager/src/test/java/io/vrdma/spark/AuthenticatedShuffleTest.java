@@ -11,8 +11,6 @@ import io.vrdma.block.BlockConf;
 import io.vrdma.transport.TransportNode;
 import io.vrdma.transport.config.TransportConf;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -22,13 +20,10 @@ import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import org.apache.spark.SparkEnv;
 import org.apache.spark.api.java.JavaPairRDD;
-import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.SparkConf;
 import org.apache.spark.storage.BlockId;
 import org.apache.spark.storage.BlockManagerId;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 import scala.Tuple2;
 import scala.Tuple3;
 import scala.collection.Iterator;
@@ -39,31 +34,19 @@ import scala.collection.Seq;
  * shm (the executors prove Spark's application secret to each other's block servers), and a client holding a
  * wrong secret, or none, gets no block from an executor's block server while the right secret does.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class AuthenticatedShuffleTest {
+class AuthenticatedShuffleTest extends ClusterTest {
   private static final String SECRET = "vrdma-test-application-secret";
 
-  private Path arena;
-  private JavaSparkContext sc;
 
-  @BeforeAll
-  void startCluster() {
-    arena = LocalCluster.arenaPath();
-    sc = LocalCluster.start(LocalCluster.conf(getClass().getSimpleName(), arena)
+  @Override
+  protected SparkConf configure(SparkConf conf) {
+    return conf
         .set("spark.shuffle.vrdma.transport.tiers", "shm,tcp")
         .set("spark.authenticate", "true")
         .set("spark.authenticate.secret", SECRET)
         .set("spark.io.encryption.enabled", "true")
         .set("spark.io.compression.codec", "zstd")
-        .set("spark.shuffle.spill.numElementsForceSpillThreshold", "500"));
-  }
-
-  @AfterAll
-  void stopCluster() throws Exception {
-    if (sc != null) {
-      sc.stop();
-    }
-    Files.deleteIfExists(arena);
+        .set("spark.shuffle.spill.numElementsForceSpillThreshold", "500");
   }
 
   private JavaPairRDD<Integer, Long> job(int n) {

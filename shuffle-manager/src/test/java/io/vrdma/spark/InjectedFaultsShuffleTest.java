@@ -3,24 +3,19 @@ package io.vrdma.spark;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
-import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.SparkConf;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.spark.TaskContext;
 import org.apache.spark.scheduler.SparkListener;
 import org.apache.spark.scheduler.SparkListenerExecutorRemoved;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
 import scala.Tuple2;
 
@@ -29,29 +24,16 @@ import scala.Tuple2;
  * falls back to tcp, refetches corrupt blocks, and what still fails goes through Spark's own client; the job's
  * result is exactly stock sort shuffle's.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
-class InjectedFaultsShuffleTest {
-  private Path arena;
-  private JavaSparkContext sc;
-
-  @BeforeAll
-  void startCluster() {
-    arena = LocalCluster.arenaPath();
-    sc = LocalCluster.start(LocalCluster.conf(getClass().getSimpleName(), arena)
+class InjectedFaultsShuffleTest extends ClusterTest {
+  @Override
+  protected SparkConf configure(SparkConf conf) {
+    return conf
         .set("spark.shuffle.vrdma.transport.tiers", "shm,tcp")
         .set("spark.shuffle.vrdma.transport.fault.tier", "shm")
         .set("spark.shuffle.vrdma.transport.fault.failEvery", "3")
         .set("spark.shuffle.vrdma.transport.fault.corruptEvery", "4")
-        .set("spark.shuffle.vrdma.block.retryWait", "20ms"));
-  }
-
-  @AfterAll
-  void stopCluster() throws Exception {
-    if (sc != null) {
-      sc.stop();
-    }
-    Files.deleteIfExists(arena);
+        .set("spark.shuffle.vrdma.block.retryWait", "20ms");
   }
 
   @Test

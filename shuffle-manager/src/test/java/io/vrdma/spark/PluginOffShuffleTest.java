@@ -2,39 +2,21 @@ package io.vrdma.spark;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
-import org.apache.spark.api.java.JavaSparkContext;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.apache.spark.SparkConf;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 import scala.Tuple2;
 
 /** spark.shuffle.vrdma.enabled=false: no executor starts a block server, and the manager is Spark's sort shuffle. */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class PluginOffShuffleTest {
-  private Path arena;
-  private JavaSparkContext sc;
-
-  @BeforeAll
-  void startCluster() {
-    arena = LocalCluster.arenaPath();
-    sc = LocalCluster.start(LocalCluster.conf(getClass().getSimpleName(), arena)
-        .set("spark.shuffle.vrdma.enabled", "false"));
-  }
-
-  @AfterAll
-  void stopCluster() throws Exception {
-    if (sc != null) {
-      sc.stop();
-    }
-    Files.deleteIfExists(arena);
+class PluginOffShuffleTest extends ClusterTest {
+  @Override
+  protected SparkConf configure(SparkConf conf) {
+    return conf
+        .set("spark.shuffle.vrdma.enabled", "false");
   }
 
   @Test
