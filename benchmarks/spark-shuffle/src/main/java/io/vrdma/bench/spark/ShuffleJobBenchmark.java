@@ -1,0 +1,431 @@
+package io.vrdma.bench.spark;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+import org.apache.spark.HashPartitioner;
+import org.apache.spark.SparkConf;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.executor.TaskMetrics;
+import org.apache.spark.scheduler.SparkListener;
+import org.apache.spark.scheduler.SparkListenerTaskEnd;
+import scala.Tuple2;
+
+/**
+ * One Spark shuffle job timed in a {@code local-cluster[2,1,<mem>]} for each configuration: N records of an
+ * N-byte pseudo-random (incompressible) value, hash-partitioned into P partitions and read back with a checksum.
+ * Each round starts a fresh SparkContext per configuration (rounds interleaved across configurations), waits for
+ * both executors, runs one small untimed warm-up shuffle, then times the job's wall clock and sums the executor
+ * CPU time and the shuffle bytes of its tasks (task metrics through a SparkListener). Prints a markdown table and
+ * writes it to {@code <out>/spark-shuffle-benchmark.md}.
+ *
+ * <p>The executors inherit the driver's class path ({@code spark.testing} and a {@code spark.test.home} with an
+ * empty {@code jars/}), so launch with {@code java -cp <runtime class path>}: {@code mvn -q -pl
+ * benchmarks/spark-shuffle exec:exec -Dbench.args="..."}. Exit 0 whatever the numbers (a MISSED line per missed
+ * target), 2 for bad flags, 1 when a job fails or the checksums differ.
+ */
+public final class ShuffleJobBenchmark {
+  static final String REPORT_MD = "spark-shuffle-benchmark.md";
+  static final List<String> CONFIGS = List.of("stock", "stock-hostlocal", "vrdma-shm", "vrdma-tcp");
+  private static final String MANAGER = "io.vrdma.spark.VrdmaShuffleManager";
+
+  private static final String USAGE = String.join("\n",
+      "usage: ShuffleJobBenchmark [flags]   (mvn -q -pl benchmarks/spark-shuffle exec:exec -Dbench.args=\"flags\")",
+      "  --records N       records shuffled (default 1000000)",
+      "  --value-bytes N   bytes per value (default 1024)",
+      "  --partitions N    map and reduce partitions (default 16)",
+      "  --rounds N        timed rounds per config, interleaved (default 3)",
+      "  --configs LIST    of " + String.join(",", CONFIGS) + " (default all)",
+      "  --executor-mb N   memory per executor of local-cluster[2,1,N] (default 3072)",
+      "  --out DIR         where " + REPORT_MD + " goes (default benchmark-results)",
+      "  --help            this text",
+      "Targets: vrdma-shm wall <= 0.70 x stock and <= 1.05 x stock-hostlocal, CPU s/GB <= 0.6 x stock;",
+      "         vrdma-tcp wall <= 1.0 x stock.",
+      "Exit 0 whatever the numbers (MISSED lines name missed targets), 2 for bad flags, 1 when a job fails.");
+
+  private ShuffleJobBenchmark() {}
+
+  public static void main(String[] args) {
+    System.exit(run(args, System.out, System.err));
+  }
+
+  record Options(long records, int valueBytes, int partitions, int rounds, List<String> configs, int executorMb,
+      Path out) {}
+
+  /** One timed job. */
+  record Round(double wallSeconds, long cpuNanos, long shuffleWritten, long shuffleRead, long remoteRead,
+      long checksum) {}
+
+  static final class BadFlag extends Exception {
+    private static final long serialVersionUID = 1L;
+
+    BadFlag(String message) {
+      super(message);
+    }
+  }
+
+  static Options parse(String[] args) throws BadFlag {
+    long records = 1_000_000;
+    int valueBytes = 1024;
+    int partitions = 16;
+    int rounds = 3;
+    int executorMb = 3072;
+    List<String> configs = CONFIGS;
+    Path out = Path.of("benchmark-results");
+    for (int i = 0; i < args.length; i++) {
+      String flag = args[i];
+      if (flag.equals("--help") || flag.equals("-h")) {
+        return null;
+      }
+      if (i + 1 >= args.length) {
+        throw new BadFlag(flag.startsWith("--") ? flag + " needs a value" : "unknown argument " + flag);
+      }
+      String value = args[++i];
+      switch (flag) {
+        case "--records" -> records = positiveLong(flag, value);
+        case "--value-bytes" -> valueBytes = positiveInt(flag, value);
+        case "--partitions" -> partitions = positiveInt(flag, value);
+        case "--rounds" -> rounds = positiveInt(flag, value);
+        case "--executor-mb" -> executorMb = positiveInt(flag, value);
+        case "--out" -> out = Path.of(value);
+        case "--configs" -> {
+          configs = Arrays.stream(value.split(",")).map(String::trim).filter(s -> !s.isEmpty()).distinct()
+              .collect(Collectors.toList());
+          for (String c : configs) {
+            if (!CONFIGS.contains(c)) {
+              throw new BadFlag("--configs: unknown config " + c + " (known: " + String.join(",", CONFIGS) + ")");
+            }
+          }
+          if (configs.isEmpty()) {
+            throw new BadFlag("--configs: empty list");
+          }
+        }
+        default -> throw new BadFlag("unknown flag " + flag);
+      }
+    }
+    return new Options(records, valueBytes, partitions, rounds, configs, executorMb, out);
+  }
+
+  private static long positiveLong(String flag, String value) throws BadFlag {
+    try {
+      long v = Long.parseLong(value.replace("_", ""));
+      if (v <= 0) {
+        throw new BadFlag(flag + " must be positive: " + value);
+      }
+      return v;
+    } catch (NumberFormatException e) {
+      throw new BadFlag(flag + " is not a number: " + value);
+    }
+  }
+
+  private static int positiveInt(String flag, String value) throws BadFlag {
+    long v = positiveLong(flag, value);
+    if (v > Integer.MAX_VALUE) {
+      throw new BadFlag(flag + " too large: " + value);
+    }
+    return (int) v;
+  }
+
+  public static int run(String[] args, PrintStream stdout, PrintStream stderr) {
+    Options o;
+    try {
+      o = parse(args);
+    } catch (BadFlag e) {
+      stderr.println("error: " + e.getMessage() + " (--help for usage)");
+      return 2;
+    }
+    if (o == null) {
+      stdout.println(USAGE);
+      return 0;
+    }
+    try {
+      prepareSparkHome();
+      Map<String, List<Round>> results = new LinkedHashMap<>();
+      for (String c : o.configs()) {
+        results.put(c, new ArrayList<>());
+      }
+      for (int r = 0; r < o.rounds(); r++) {
+        for (String c : o.configs()) {
+          Round round = runOne(o, c);
+          results.get(c).add(round);
+          stderr.printf(Locale.ROOT, "round %d %s: %.2f s, executor CPU %.2f s, shuffle written %d B, read %d B"
+              + " (remote %d B), checksum %016x%n", r + 1, c, round.wallSeconds(), round.cpuNanos() / 1e9,
+              round.shuffleWritten(), round.shuffleRead(), round.remoteRead(), round.checksum());
+        }
+      }
+      long checksum = results.values().iterator().next().get(0).checksum();
+      for (Map.Entry<String, List<Round>> e : results.entrySet()) {
+        for (Round round : e.getValue()) {
+          if (round.checksum() != checksum) {
+            stderr.printf(Locale.ROOT, "error: checksum of %s %016x differs from %016x%n", e.getKey(),
+                round.checksum(), checksum);
+            return 1;
+          }
+        }
+      }
+      String md = report(o, results, checksum);
+      stdout.print(md);
+      Files.createDirectories(o.out());
+      Files.writeString(o.out().resolve(REPORT_MD), md, StandardCharsets.UTF_8);
+      for (String line : md.split("\n")) {
+        if (line.startsWith("| ") && line.endsWith("| no |")) {
+          stdout.println("MISSED: " + line);
+        }
+      }
+      return 0;
+    } catch (Exception e) {
+      stderr.println("error: " + e.getClass().getSimpleName() + ": " + e.getMessage());
+      return 1;
+    }
+  }
+
+  /** Executors of local-cluster inherit java.class.path when spark.testing is set and spark.test.home exists. */
+  private static synchronized void prepareSparkHome() {
+    if (System.getProperty("spark.test.home") != null) {
+      return;
+    }
+    try {
+      Path home = Files.createTempDirectory("vrdma-spark-home");
+      Files.createDirectories(home.resolve("jars"));
+      Files.createDirectories(home.resolve("launcher/target/scala-2.12"));
+      System.setProperty("spark.test.home", home.toString());
+      System.setProperty("spark.testing", "true");
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  static SparkConf conf(Options o, String config, Path arena) {
+    SparkConf conf = new SparkConf()
+        .setMaster("local-cluster[2,1," + o.executorMb() + "]")
+        .setAppName("ShuffleJobBenchmark-" + config)
+        .set("spark.ui.enabled", "false")
+        .set("spark.serializer", "org.apache.spark.serializer.KryoSerializer")
+        .set("spark.default.parallelism", Integer.toString(o.partitions()));
+    switch (config) {
+      // Spark 3.5 reads host-local blocks from disk by default (spark.shuffle.readHostLocalDisk=true): with both
+      // executors on one host that is no transfer at all, so "stock" turns it off to move blocks over Netty
+      case "stock" -> conf.set("spark.shuffle.readHostLocalDisk", "false");
+      case "stock-hostlocal" -> conf.set("spark.shuffle.readHostLocalDisk", "true");
+      case "vrdma-shm", "vrdma-tcp" -> conf
+          .set("spark.shuffle.readHostLocalDisk", "false")
+          .set("spark.shuffle.manager", MANAGER)
+          .set("spark.shuffle.vrdma.transport.tiers", config.equals("vrdma-shm") ? "shm,tcp" : "tcp")
+          .set("spark.shuffle.vrdma.transport.shm.arenaPath", arena.toString())
+          .set("spark.shuffle.vrdma.transport.shm.arenaBytes", "1g");
+      default -> throw new IllegalArgumentException(config);
+    }
+    return conf;
+  }
+
+  /** Sums of the task metrics of the tasks that ended since the last reset. */
+  static final class MetricsListener extends SparkListener {
+    final AtomicLong cpuNanos = new AtomicLong();
+    final AtomicLong shuffleWritten = new AtomicLong();
+    final AtomicLong shuffleRead = new AtomicLong();
+    final AtomicLong remoteRead = new AtomicLong();
+
+    @Override
+    public void onTaskEnd(SparkListenerTaskEnd end) {
+      TaskMetrics m = end.taskMetrics();
+      if (m == null) {
+        return;
+      }
+      cpuNanos.addAndGet(m.executorCpuTime());
+      shuffleWritten.addAndGet(m.shuffleWriteMetrics().bytesWritten());
+      shuffleRead.addAndGet(m.shuffleReadMetrics().totalBytesRead());
+      remoteRead.addAndGet(m.shuffleReadMetrics().remoteBytesRead());
+    }
+
+    void reset() {
+      cpuNanos.set(0);
+      shuffleWritten.set(0);
+      shuffleRead.set(0);
+      remoteRead.set(0);
+    }
+  }
+
+  static Round runOne(Options o, String config) throws Exception {
+    Path arena = Path.of("/dev/shm", "vrdma-spark-bench-" + UUID.randomUUID());
+    JavaSparkContext sc = new JavaSparkContext(conf(o, config, arena));
+    try {
+      MetricsListener listener = new MetricsListener();
+      sc.sc().addSparkListener(listener);
+      long deadline = System.nanoTime() + 120_000_000_000L;
+      while (sc.sc().getExecutorMemoryStatus().size() < 3) { // the driver and two executors
+        if (System.nanoTime() > deadline) {
+          throw new IllegalStateException("executors did not register within 120 s");
+        }
+        Thread.sleep(100);
+      }
+      // warm-up: a small shuffle through the same code, untimed
+      job(sc, Math.min(o.records(), 4L * o.partitions() * 256), o.valueBytes(), o.partitions());
+      sc.sc().listenerBus().waitUntilEmpty();
+      listener.reset();
+
+      long start = System.nanoTime();
+      long checksum = job(sc, o.records(), o.valueBytes(), o.partitions());
+      double wall = (System.nanoTime() - start) / 1e9;
+      sc.sc().listenerBus().waitUntilEmpty();
+      return new Round(wall, listener.cpuNanos.get(), listener.shuffleWritten.get(), listener.shuffleRead.get(),
+          listener.remoteRead.get(), checksum);
+    } finally {
+      sc.stop();
+      Files.deleteIfExists(arena);
+    }
+  }
+
+  /** The value of record i: deterministic pseudo-random bytes (incompressible, so the codec cannot shrink them). */
+  static byte[] value(long i, int valueBytes) {
+    byte[] v = new byte[valueBytes];
+    // seeded by a hash of i: seeds i * gamma would give record i+1 record i's stream shifted by 8 bytes, which
+    // the shuffle codec (LZ4, 64 KiB window) would compress about 6 x
+    new SplittableRandom(new SplittableRandom(i).nextLong()).nextBytes(v);
+    return v;
+  }
+
+  /** Order-independent checksum of one record: its key and every byte of its value. */
+  static long recordChecksum(long key, byte[] v) {
+    ByteBuffer b = ByteBuffer.wrap(v);
+    long h = key * 0xC2B2AE3D27D4EB4FL + v.length;
+    while (b.remaining() >= 8) {
+      h = h * 31 + b.getLong();
+    }
+    while (b.hasRemaining()) {
+      h = h * 31 + b.get();
+    }
+    return h ^ (h >>> 29);
+  }
+
+  /** Generates the records in the map tasks, hash-partitions them, and sums the record checksums. */
+  static long job(JavaSparkContext sc, long records, int valueBytes, int partitions) {
+    List<Integer> slices = IntStream.range(0, partitions).boxed().collect(Collectors.toList());
+    long[] sumAndCount = sc.parallelize(slices, partitions)
+        .flatMapToPair(p -> {
+          long from = records * p / partitions;
+          long to = records * (p + 1) / partitions;
+          return new Iterator<Tuple2<Long, byte[]>>() {
+            long next = from;
+
+            @Override
+            public boolean hasNext() {
+              return next < to;
+            }
+
+            @Override
+            public Tuple2<Long, byte[]> next() {
+              long i = next++;
+              return new Tuple2<>(i, value(i, valueBytes));
+            }
+          };
+        })
+        .partitionBy(new HashPartitioner(partitions))
+        .mapPartitionsWithIndex((index, it) -> {
+          long sum = 0;
+          long count = 0;
+          HashPartitioner check = new HashPartitioner(partitions);
+          while (it.hasNext()) {
+            Tuple2<Long, byte[]> t = it.next();
+            if (check.getPartition(t._1()) != index) {
+              throw new IllegalStateException("key " + t._1() + " in partition " + index);
+            }
+            sum += recordChecksum(t._1(), t._2());
+            count++;
+          }
+          return List.of(new long[] {sum, count}).iterator();
+        }, true)
+        .reduce((x, y) -> new long[] {x[0] + y[0], x[1] + y[1]});
+    if (sumAndCount[1] != records) {
+      throw new IllegalStateException(sumAndCount[1] + " records read back, " + records + " written");
+    }
+    return sumAndCount[0];
+  }
+
+  static double median(double[] xs) {
+    double[] s = xs.clone();
+    Arrays.sort(s);
+    return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  }
+
+  static String report(Options o, Map<String, List<Round>> results, long checksum) {
+    Map<String, Double> wall = new LinkedHashMap<>();
+    Map<String, Double> cpuPerGb = new LinkedHashMap<>();
+    Map<String, Double> gb = new LinkedHashMap<>();
+    for (Map.Entry<String, List<Round>> e : results.entrySet()) {
+      List<Round> rs = e.getValue();
+      wall.put(e.getKey(), median(rs.stream().mapToDouble(Round::wallSeconds).toArray()));
+      cpuPerGb.put(e.getKey(), median(rs.stream()
+          .mapToDouble(r -> (r.cpuNanos() / 1e9) / Math.max(1e-9, r.shuffleWritten() / 1e9)).toArray()));
+      gb.put(e.getKey(), median(rs.stream().mapToDouble(r -> r.shuffleWritten() / 1e9).toArray()));
+    }
+    Double stockWall = wall.get("stock");
+    Double stockCpu = cpuPerGb.get("stock");
+    Double hostWall = wall.get("stock-hostlocal");
+    StringBuilder md = new StringBuilder();
+    md.append(String.format(Locale.ROOT, "%d records x %d B values, %d partitions, local-cluster[2,1,%d], %d round(s);"
+        + " median per config%n%n", o.records(), o.valueBytes(), o.partitions(), o.executorMb(), o.rounds()));
+    md.append("| config | shuffled GB | wall s | ratio vs stock | CPU s/GB | ratio | target | met? |\n");
+    md.append("|---|---:|---:|---:|---:|---:|---|---|\n");
+    for (String c : results.keySet()) {
+      double w = wall.get(c);
+      double cpu = cpuPerGb.get(c);
+      String wr = stockWall == null ? "-" : fmt(w / stockWall);
+      String cr = stockCpu == null ? "-" : fmt(cpu / stockCpu);
+      String target;
+      String met;
+      switch (c) {
+        case "stock" -> {
+          target = "(baseline)";
+          met = "-";
+        }
+        case "stock-hostlocal" -> {
+          target = "(bound: no transfer)";
+          met = "-";
+        }
+        case "vrdma-shm" -> {
+          target = "wall <= 0.70 x stock, <= 1.05 x host-local; CPU/GB <= 0.6 x stock";
+          if (stockWall == null || hostWall == null || stockCpu == null) {
+            met = "n/a";
+          } else {
+            met = w <= 0.70 * stockWall && w <= 1.05 * hostWall && cpu <= 0.6 * stockCpu ? "yes" : "no";
+          }
+        }
+        default -> {
+          target = "wall <= 1.0 x stock";
+          met = stockWall == null ? "n/a" : w <= stockWall ? "yes" : "no";
+        }
+      }
+      md.append(String.format(Locale.ROOT, "| %s | %.3f | %.2f | %s | %.2f | %s | %s | %s |%n", c, gb.get(c), w, wr,
+          cpu, cr, target, met));
+    }
+    if (stockWall != null && hostWall != null && wall.containsKey("vrdma-shm")) {
+      md.append(String.format(Locale.ROOT, "%nvrdma-shm: wall %.2f x stock, %.2f x host-local; CPU/GB %.2f x stock%n",
+          wall.get("vrdma-shm") / stockWall, wall.get("vrdma-shm") / hostWall,
+          cpuPerGb.get("vrdma-shm") / stockCpu));
+    }
+    md.append(String.format(Locale.ROOT, "%nAll rounds' checksums equal: %016x. Wall s: job wall clock;"
+        + " CPU s/GB: executor CPU time of the job's tasks (map and reduce) per GB of shuffle bytes written"
+        + " (GB = 10^9 B).%n", checksum));
+    return md.toString();
+  }
+
+  private static String fmt(double x) {
+    return String.format(Locale.ROOT, "%.2f", x);
+  }
+}
