@@ -1,0 +1,408 @@
+package io.vrdma.bench.hadoop;
+
+import io.vrdma.hadoop.VrdmaShuffle;
+import io.vrdma.hadoop.VrdmaShuffleConf;
+import io.vrdma.hadoop.VrdmaShuffleCounter;
+import io.vrdma.hadoop.VrdmaShuffleHandler;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.examples.terasort.TeraGen;
+import org.apache.hadoop.examples.terasort.TeraSort;
+import org.apache.hadoop.examples.terasort.TeraValidate;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.LocatedFileStatus;
+import org.apache.hadoop.fs.RemoteIterator;
+import org.apache.hadoop.hdfs.MiniDFSCluster;
+import org.apache.hadoop.mapreduce.Cluster;
+import org.apache.hadoop.mapreduce.Counters;
+import org.apache.hadoop.mapreduce.JobID;
+import org.apache.hadoop.mapreduce.JobStatus;
+import org.apache.hadoop.mapreduce.MRConfig;
+import org.apache.hadoop.mapreduce.MRJobConfig;
+import org.apache.hadoop.mapreduce.TaskType;
+import org.apache.hadoop.mapreduce.jobhistory.JobHistoryParser;
+import org.apache.hadoop.mapreduce.jobhistory.JobHistoryParser.JobInfo;
+import org.apache.hadoop.mapreduce.jobhistory.JobHistoryParser.TaskAttemptInfo;
+import org.apache.hadoop.mapreduce.jobhistory.JobHistoryParser.TaskInfo;
+import org.apache.hadoop.mapreduce.v2.MiniMRYarnCluster;
+import org.apache.hadoop.util.Tool;
+import org.apache.hadoop.util.ToolRunner;
+import org.apache.hadoop.yarn.conf.YarnConfiguration;
+
+/**
+ * TeraGen once, then TeraSort with Hadoop's shuffle ({@code stock}) and with ours ({@code vrdma}) in
+ * interleaved rounds, each output checked by TeraValidate, on one MiniMRYarnCluster (one NodeManager) whose
+ * {@code mapreduce_shuffle} service is our {@link VrdmaShuffleHandler}. That handler is Hadoop's
+ * ShuffleHandler serving HTTP unchanged, plus our publisher, which publishes only what our fetcher asks for:
+ * a stock job (consumer plugin {@code org.apache.hadoop.mapreduce.task.reduce.Shuffle}) runs exactly
+ * Hadoop's HTTP shuffle; a vrdma job sets {@code mapreduce.job.reduce.shuffle.consumer.plugin.class} to
+ * {@link VrdmaShuffle}.
+ *
+ * <p>Times per TeraSort: the job's wall clock (submit to completion, as seen by the client), and its shuffle
+ * phase from the job history file: from the first successful reduce attempt's start to the last one's
+ * shuffleFinishTime. Reducers start only once every map is done (slow start 1.0), so that span is the
+ * fetch-and-merge of the map outputs, not waiting for maps.
+ */
+public final class TeraSortBenchmark {
+  static final String STOCK = "stock";
+  static final String VRDMA = "vrdma";
+  static final String STOCK_PLUGIN = "org.apache.hadoop.mapreduce.task.reduce.Shuffle";
+  static final double TARGET = 0.85;
+  private static final String SHUFFLE_CLASS_KEY = "yarn.nodemanager.aux-services.mapreduce_shuffle.class";
+
+  /** Options. */
+  record Options(long rows, int reducers, int rounds, List<String> configs, Path out) {}
+
+  /** One TeraSort run. */
+  record Run(String config, int round, double jobSeconds, double shuffleSeconds, long vrdmaMaps, long fallbackMaps,
+      String checksum) {}
+
+  private TeraSortBenchmark() {}
+
+  static final String USAGE = String.join("\n",
+      "usage: TeraSortBenchmark [--rows N] [--reducers N] [--rounds N] [--configs stock,vrdma] [--out DIR]",
+      "  --rows      TeraGen rows of 100 bytes (default 2000000 = 200 MB)",
+      "  --reducers  TeraSort reduce tasks (default 2)",
+      "  --rounds    TeraSort rounds per config, interleaved (default 3)",
+      "  --configs   stock and/or vrdma, comma separated (default stock,vrdma)",
+      "  --out       directory for terasort-benchmark.md and the cluster's work files (default"
+          + " target/terasort-benchmark)",
+      "Needs JAVA_HOME (the NodeManager launches containers with $JAVA_HOME/bin/java).");
+
+  static Options parse(String[] args) {
+    long rows = 2_000_000;
+    int reducers = 2;
+    int rounds = 3;
+    List<String> configs = List.of(STOCK, VRDMA);
+    Path out = Path.of("target", "terasort-benchmark");
+    for (int i = 0; i < args.length; i++) {
+      String a = args[i];
+      if (a.equals("--help") || a.equals("-h")) {
+        return null;
+      }
+      if (i + 1 >= args.length) {
+        throw new IllegalArgumentException("missing value for " + a);
+      }
+      String v = args[++i];
+      switch (a) {
+        case "--rows" -> rows = positive(a, v);
+        case "--reducers" -> reducers = (int) positive(a, v);
+        case "--rounds" -> rounds = (int) positive(a, v);
+        case "--configs" -> {
+          configs = Arrays.stream(v.split(",")).map(String::trim).filter(s -> !s.isEmpty()).distinct().toList();
+          for (String c : configs) {
+            if (!c.equals(STOCK) && !c.equals(VRDMA)) {
+              throw new IllegalArgumentException("unknown config " + c + " (stock, vrdma)");
+            }
+          }
+          if (configs.isEmpty()) {
+            throw new IllegalArgumentException("--configs names no config");
+          }
+        }
+        case "--out" -> out = Path.of(v);
+        default -> throw new IllegalArgumentException("unknown option " + a + " (--help)");
+      }
+    }
+    return new Options(rows, reducers, rounds, configs, out);
+  }
+
+  private static long positive(String name, String v) {
+    long n;
+    try {
+      n = Long.parseLong(v.replace("_", ""));
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException(name + " must be a number, not " + v, e);
+    }
+    if (n <= 0 || n > Integer.MAX_VALUE && !name.equals("--rows")) {
+      throw new IllegalArgumentException(name + " must be a positive number, not " + v);
+    }
+    return n;
+  }
+
+  public static void main(String[] args) {
+    int code;
+    try {
+      Options o = parse(args);
+      if (o == null) {
+        System.out.println(USAGE);
+        code = 0;
+      } else {
+        run(o);
+        code = 0;
+      }
+    } catch (IllegalArgumentException e) {
+      System.err.println("error: " + e.getMessage());
+      code = 2;
+    } catch (Exception e) {
+      System.err.println("error: " + e);
+      code = 1;
+    }
+    // the minicluster leaves non-daemon threads behind
+    System.exit(code);
+  }
+
+  /** MiniMRYarnCluster's serviceInit sets Hadoop's ShuffleHandler; this keeps ours, as a yarn-site.xml does. */
+  static final class ShuffleClassKeepingConf extends YarnConfiguration {
+    @Override
+    public void set(String name, String value, String source) {
+      super.set(name, SHUFFLE_CLASS_KEY.equals(name) ? VrdmaShuffleHandler.class.getName() : value, source);
+    }
+  }
+
+  /** Runs the benchmark, writes and returns the markdown report. */
+  static String run(Options o) throws Exception {
+    if (System.getenv("JAVA_HOME") == null) {
+      throw new IllegalArgumentException("JAVA_HOME is not set (the NodeManager launches containers with it)");
+    }
+    Files.createDirectories(o.out());
+    Path work = Files.createTempDirectory(o.out().toAbsolutePath(), "work-");
+    long dataBytes = o.rows() * 100;
+    Configuration conf = new ShuffleClassKeepingConf();
+    conf.set(SHUFFLE_CLASS_KEY, VrdmaShuffleHandler.class.getName());
+    conf.setInt(VrdmaShuffleConf.PORT.name(), freePort());
+    conf.set("vrdma.transport.shm.arenaPath", work.resolve("arena").toString());
+    // one job's map outputs at a time, with room to spare
+    conf.set("vrdma.transport.shm.arenaBytes", Math.max(64, dataBytes * 3 / 2 / (1 << 20) + 16) + "m");
+    conf.setLong("yarn.nodemanager.sleep-delay-before-sigkill.ms", 100);
+    conf.setLong("yarn.nodemanager.process-kill-wait.ms", 100);
+    conf.setInt(MRJobConfig.MAP_MEMORY_MB, 768);
+    conf.setInt(MRJobConfig.REDUCE_MEMORY_MB, 1024);
+    // as large as a task, so that TeraGen and TeraValidate can run as uber jobs inside the AM (TeraSort never does)
+    conf.setInt("yarn.app.mapreduce.am.resource.mb", 1024);
+    conf.setFloat(MRJobConfig.COMPLETED_MAPS_FOR_REDUCE_SLOWSTART, 1.0f);
+    conf.setInt(MRJobConfig.NUM_REDUCES, o.reducers());
+    // HDFS, as on a real cluster: with the local file system as the default, a task's working directory on it
+    // becomes the submitter's, and TeraSort's maps cannot find their localized _partition.lst
+    conf.set(MiniDFSCluster.HDFS_MINIDFS_BASEDIR, work.resolve("dfs").toString());
+    MiniDFSCluster dfs = new MiniDFSCluster.Builder(conf).numDataNodes(1).build();
+    conf.set(FileSystem.FS_DEFAULT_NAME_KEY, dfs.getFileSystem().getUri().toString());
+    MiniMRYarnCluster cluster = new MiniMRYarnCluster(TeraSortBenchmark.class.getSimpleName(), 1);
+    try {
+      cluster.init(conf);
+      cluster.start();
+      Configuration base = new Configuration(cluster.getConfig());
+      FileSystem fs = FileSystem.get(base);
+      org.apache.hadoop.fs.Path in = new org.apache.hadoop.fs.Path("/terasort/teragen");
+      long t0 = System.nanoTime();
+      tool(uber(base), new TeraGen(), Long.toString(o.rows()), in.toString());
+      System.out.printf(Locale.ROOT, "teragen: %d rows in %.1f s%n", o.rows(), (System.nanoTime() - t0) / 1e9);
+
+      List<Run> runs = new ArrayList<>();
+      for (int round = 1; round <= o.rounds(); round++) {
+        for (String config : o.configs()) {
+          Configuration jc = new Configuration(base);
+          jc.set(MRConfig.SHUFFLE_CONSUMER_PLUGIN, config.equals(VRDMA) ? VrdmaShuffle.class.getName() : STOCK_PLUGIN);
+          org.apache.hadoop.fs.Path sorted = new org.apache.hadoop.fs.Path("/terasort/sorted-" + config + "-" + round);
+          org.apache.hadoop.fs.Path validated = new org.apache.hadoop.fs.Path("/terasort/validate-" + config + "-" + round);
+          Set<JobID> before = jobIds(jc);
+          long s = System.nanoTime();
+          tool(jc, new TeraSort(), in.toString(), sorted.toString());
+          double jobSeconds = (System.nanoTime() - s) / 1e9;
+          Set<JobID> after = jobIds(jc);
+          after.removeAll(before);
+          if (after.size() != 1) {
+            throw new IllegalStateException("cannot tell the TeraSort job among " + after);
+          }
+          JobInfo info = history(fs, base, after.iterator().next());
+          double shuffle = shuffleSeconds(info);
+          Counters counters = info.getTotalCounters();
+          long ours = counters.findCounter(VrdmaShuffleCounter.VRDMA_SHUFFLE_MAPS).getValue();
+          long fallback = counters.findCounter(VrdmaShuffleCounter.VRDMA_FALLBACK_MAPS).getValue();
+          tool(uber(jc), new TeraValidate(), sorted.toString(), validated.toString());
+          String checksum = validate(fs, validated);
+          Run r = new Run(config, round, jobSeconds, shuffle, ours, fallback, checksum);
+          runs.add(r);
+          System.out.printf(Locale.ROOT, "round %d %s: job %.2f s, shuffle %.2f s, maps over vrdma %d, fallback %d,"
+              + " validated (checksum %s)%n", round, config, jobSeconds, shuffle, ours, fallback, checksum);
+          fs.delete(sorted, true);
+          fs.delete(validated, true);
+        }
+      }
+      Set<String> sums = new HashSet<>();
+      runs.forEach(r -> sums.add(r.checksum()));
+      if (sums.size() != 1) {
+        throw new IllegalStateException("TeraValidate checksums differ between runs: " + sums);
+      }
+      String md = report(o, runs);
+      Files.writeString(o.out().resolve("terasort-benchmark.md"), md);
+      System.out.print(md);
+      return md;
+    } finally {
+      cluster.stop();
+      dfs.shutdown();
+      deleteTree(work);
+    }
+  }
+
+  /** TeraGen and TeraValidate are not timed: run in the AM's JVM, without a container launch per task. */
+  private static Configuration uber(Configuration conf) {
+    Configuration c = new Configuration(conf);
+    c.setBoolean(MRJobConfig.JOB_UBERTASK_ENABLE, true);
+    return c;
+  }
+
+  private static void tool(Configuration conf, Tool tool, String... args) throws Exception {
+    int rc = ToolRunner.run(new Configuration(conf), tool, args);
+    if (rc != 0) {
+      throw new IllegalStateException(tool.getClass().getSimpleName() + " failed (exit " + rc + ")");
+    }
+  }
+
+  private static Set<JobID> jobIds(Configuration conf) throws IOException, InterruptedException {
+    Cluster c = new Cluster(conf);
+    try {
+      Set<JobID> ids = new HashSet<>();
+      for (JobStatus s : c.getAllJobStatuses()) {
+        ids.add(s.getJobID());
+      }
+      return ids;
+    } finally {
+      c.close();
+    }
+  }
+
+  /** The job's history file, wherever the AM or the history server has put it by now (polled up to 60 s). */
+  private static JobInfo history(FileSystem fs, Configuration conf, JobID id) throws Exception {
+    List<org.apache.hadoop.fs.Path> roots = new ArrayList<>();
+    for (String key : new String[] {MRJobConfig.MR_AM_STAGING_DIR, "mapreduce.jobhistory.intermediate-done-dir",
+        "mapreduce.jobhistory.done-dir"}) {
+      String v = conf.get(key);
+      if (v != null) {
+        roots.add(new org.apache.hadoop.fs.Path(v));
+      }
+    }
+    long deadline = System.currentTimeMillis() + 60_000;
+    while (true) {
+      for (org.apache.hadoop.fs.Path root : roots) {
+        FileSystem rfs = root.getFileSystem(conf);
+        if (!rfs.exists(root)) {
+          continue;
+        }
+        RemoteIterator<LocatedFileStatus> it = rfs.listFiles(root, true);
+        while (it.hasNext()) {
+          FileStatus f = it.next();
+          String name = f.getPath().getName();
+          if (name.startsWith(id.toString()) && name.endsWith(".jhist")) {
+            try {
+              JobInfo info = new JobHistoryParser(rfs, f.getPath()).parse();
+              if (info.getFinishTime() > 0) {
+                return info;
+              }
+            } catch (IOException e) {
+              // being moved: look again
+            }
+          }
+        }
+      }
+      if (System.currentTimeMillis() > deadline) {
+        throw new IllegalStateException("no complete history file for " + id + " under " + roots);
+      }
+      Thread.sleep(200);
+    }
+  }
+
+  /** First successful reduce attempt's start to the last one's shuffle finish. */
+  static double shuffleSeconds(JobInfo info) {
+    long start = Long.MAX_VALUE;
+    long end = Long.MIN_VALUE;
+    for (TaskInfo t : info.getAllTasks().values()) {
+      if (t.getTaskType() != TaskType.REDUCE || t.getSuccessfulAttemptId() == null) {
+        continue;
+      }
+      TaskAttemptInfo a = t.getAllTaskAttempts().get(t.getSuccessfulAttemptId());
+      start = Math.min(start, a.getStartTime());
+      end = Math.max(end, a.getShuffleFinishTime());
+    }
+    if (start == Long.MAX_VALUE || end < start) {
+      throw new IllegalStateException("no shuffle times in the job history");
+    }
+    return (end - start) / 1e3;
+  }
+
+  /** TeraValidate's output: its checksum; any error line fails. */
+  private static String validate(FileSystem fs, org.apache.hadoop.fs.Path dir) throws IOException {
+    String checksum = null;
+    List<String> errors = new ArrayList<>();
+    for (FileStatus f : fs.listStatus(dir, p -> p.getName().startsWith("part-"))) {
+      try (BufferedReader r = new BufferedReader(new InputStreamReader(fs.open(f.getPath()), StandardCharsets.UTF_8))) {
+        for (String line = r.readLine(); line != null; line = r.readLine()) {
+          if (line.startsWith("checksum")) {
+            checksum = line.substring("checksum".length()).trim();
+          } else if (!line.isBlank()) {
+            errors.add(line);
+          }
+        }
+      }
+    }
+    if (!errors.isEmpty() || checksum == null) {
+      throw new IllegalStateException("TeraValidate failed: " + (errors.isEmpty() ? "no checksum" : errors.get(0)));
+    }
+    return checksum;
+  }
+
+  static double median(List<Double> xs) {
+    List<Double> s = new ArrayList<>(xs);
+    s.sort(null);
+    int n = s.size();
+    return n % 2 == 1 ? s.get(n / 2) : (s.get(n / 2 - 1) + s.get(n / 2)) / 2;
+  }
+
+  static String report(Options o, List<Run> runs) {
+    Map<String, List<Run>> by = new LinkedHashMap<>();
+    for (Run r : runs) {
+      by.computeIfAbsent(r.config(), k -> new ArrayList<>()).add(r);
+    }
+    Double stockShuffle = by.containsKey(STOCK)
+        ? median(by.get(STOCK).stream().map(Run::shuffleSeconds).toList()) : null;
+    StringBuilder sb = new StringBuilder();
+    sb.append(String.format(Locale.ROOT, "TeraSort of %d rows (%.1f MB), %d reducers, %d round(s) per config;"
+        + " median of the rounds.%n%n", o.rows(), o.rows() * 100 / 1e6, o.reducers(), o.rounds()));
+    sb.append("| config | job s | shuffle s | ratio vs stock | target | met? |\n");
+    sb.append("|---|---:|---:|---:|---|---|\n");
+    for (Map.Entry<String, List<Run>> e : by.entrySet()) {
+      double job = median(e.getValue().stream().map(Run::jobSeconds).toList());
+      double shuffle = median(e.getValue().stream().map(Run::shuffleSeconds).toList());
+      boolean stock = e.getKey().equals(STOCK);
+      String ratio = stockShuffle == null ? "-" : String.format(Locale.ROOT, "%.2f", shuffle / stockShuffle);
+      String target = stock ? "(baseline)" : "<= 0.85 x stock shuffle";
+      String met = stock || stockShuffle == null ? "-" : shuffle <= TARGET * stockShuffle ? "yes" : "no";
+      sb.append(String.format(Locale.ROOT, "| %s | %.2f | %.2f | %s | %s | %s |%n", e.getKey(), job, shuffle,
+          ratio, target, met));
+    }
+    sb.append("\nPer round (job s / shuffle s; maps fetched over vrdma / fallen back to HTTP):\n\n");
+    for (Run r : runs) {
+      sb.append(String.format(Locale.ROOT, "- round %d %s: %.2f / %.2f; %d / %d%n", r.round(), r.config(),
+          r.jobSeconds(), r.shuffleSeconds(), r.vrdmaMaps(), r.fallbackMaps()));
+    }
+    return sb.toString();
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+
+  private static void deleteTree(Path p) {
+    try (var walk = Files.walk(p)) {
+      walk.sorted((a, b) -> b.compareTo(a)).forEach(f -> f.toFile().delete());
+    } catch (IOException e) {
+      // best effort
+    }
+  }
+}

@@ -1,0 +1,42 @@
+package io.vrdma.bench.hadoop;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** A few thousand rows, one round, both configs: TeraValidate passes on both outputs and the table is written. */
+class TeraSortBenchmarkSmokeTest {
+  @TempDir
+  Path out;
+
+  @Test
+  void bothConfigsSortAndValidate() throws Exception {
+    String md = TeraSortBenchmark.run(TeraSortBenchmark.parse(new String[] {
+        "--rows", "5000", "--reducers", "2", "--rounds", "1", "--out", out.toString()}));
+    assertEquals(md, Files.readString(out.resolve("terasort-benchmark.md")));
+    assertTrue(md.contains("| stock |"), md);
+    assertTrue(md.contains("| vrdma |"), md);
+    // the vrdma round fetched its map outputs over our path, none fell back
+    assertTrue(md.matches("(?s).*round 1 vrdma: [0-9.]+ / [0-9.]+; [1-9][0-9]* / 0\n.*"), md);
+    assertTrue(md.matches("(?s).*round 1 stock: [0-9.]+ / [0-9.]+; 0 / 0\n.*"), md);
+  }
+
+  @Test
+  void flags() {
+    assertNull(TeraSortBenchmark.parse(new String[] {"--help"}));
+    TeraSortBenchmark.Options o = TeraSortBenchmark.parse(new String[] {"--configs", "vrdma", "--rows", "10"});
+    assertEquals(List.of("vrdma"), o.configs());
+    assertEquals(10, o.rows());
+    assertThrows(IllegalArgumentException.class, () -> TeraSortBenchmark.parse(new String[] {"--configs", "x"}));
+    assertThrows(IllegalArgumentException.class, () -> TeraSortBenchmark.parse(new String[] {"--rows", "0"}));
+    assertThrows(IllegalArgumentException.class, () -> TeraSortBenchmark.parse(new String[] {"--rows"}));
+    assertThrows(IllegalArgumentException.class, () -> TeraSortBenchmark.parse(new String[] {"--bogus", "1"}));
+  }
+}
