@@ -17,9 +17,10 @@ import org.apache.hadoop.io.LongWritable;
 import org.apache.hadoop.io.Text;
 import org.apache.hadoop.mapreduce.Job;
 import org.apache.hadoop.mapreduce.Mapper;
-import org.apache.hadoop.mapreduce.Reducer;
 import org.apache.hadoop.mapreduce.lib.input.FileInputFormat;
 import org.apache.hadoop.mapreduce.lib.output.FileOutputFormat;
+import org.apache.hadoop.mapreduce.lib.reduce.IntSumReducer;
+import org.apache.hadoop.mapreduce.lib.reduce.LongSumReducer;
 
 /** Small MapReduce jobs for the tests: a word count with a combiner, and a sort of random records. */
 final class Jobs {
@@ -82,21 +83,6 @@ final class Jobs {
     }
   }
 
-  public static final class SumReducer extends Reducer<Text, IntWritable, Text, IntWritable> {
-    private final IntWritable sum = new IntWritable();
-
-    @Override
-    protected void reduce(Text key, Iterable<IntWritable> values, Context context)
-        throws IOException, InterruptedException {
-      int s = 0;
-      for (IntWritable v : values) {
-        s += v.get();
-      }
-      sum.set(s);
-      context.write(key, sum);
-    }
-  }
-
   public static final class RecordMapper extends Mapper<LongWritable, Text, Text, LongWritable> {
     private final Text key = new Text();
     private final LongWritable value = new LongWritable();
@@ -110,28 +96,12 @@ final class Jobs {
     }
   }
 
-  /** Sums the values of each key (no combiner: every record crosses the shuffle). */
-  public static final class LongSumReducer extends Reducer<Text, LongWritable, Text, LongWritable> {
-    private final LongWritable sum = new LongWritable();
-
-    @Override
-    protected void reduce(Text key, Iterable<LongWritable> values, Context context)
-        throws IOException, InterruptedException {
-      long s = 0;
-      for (LongWritable v : values) {
-        s += v.get();
-      }
-      sum.set(s);
-      context.write(key, sum);
-    }
-  }
-
   static Job wordCount(Configuration conf, Path in, Path out, int reduces) throws IOException {
     Job job = Job.getInstance(conf, "vrdma-wordcount");
     job.setJarByClass(Jobs.class);
     job.setMapperClass(WordMapper.class);
-    job.setCombinerClass(SumReducer.class);
-    job.setReducerClass(SumReducer.class);
+    job.setCombinerClass(IntSumReducer.class);
+    job.setReducerClass(IntSumReducer.class);
     job.setOutputKeyClass(Text.class);
     job.setOutputValueClass(IntWritable.class);
     job.setNumReduceTasks(reduces);
@@ -144,6 +114,7 @@ final class Jobs {
     Job job = Job.getInstance(conf, "vrdma-sort");
     job.setJarByClass(Jobs.class);
     job.setMapperClass(RecordMapper.class);
+    // Hadoop's own summing reducer, no combiner: every record crosses the shuffle
     job.setReducerClass(LongSumReducer.class);
     job.setOutputKeyClass(Text.class);
     job.setOutputValueClass(LongWritable.class);
