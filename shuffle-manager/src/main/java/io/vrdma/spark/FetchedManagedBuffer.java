@@ -47,6 +47,11 @@ final class FetchedManagedBuffer extends ManagedBuffer {
     throw new UnsupportedOperationException("a fetched vRDMA block is not sent on");
   }
 
+  /** Spark 4's TLS variant of {@link #convertToNetty} (absent in Spark 3.5, hence no {@code @Override}). */
+  public Object convertToNettyForSsl() {
+    throw new UnsupportedOperationException("a fetched vRDMA block is not sent on");
+  }
+
   @Override
   public String toString() {
     return "FetchedManagedBuffer[" + block.blockId() + ", " + block.size() + " bytes]";

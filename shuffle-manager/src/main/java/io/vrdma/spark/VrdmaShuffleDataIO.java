@@ -59,7 +59,8 @@ public final class VrdmaShuffleDataIO implements ShuffleDataIO {
     @Override
     public void initializeExecutor(String appId, String execId, Map<String, String> extraConfigs) {
       delegate.initializeExecutor(appId, execId, extraConfigs);
-      resolver = new IndexShuffleBlockResolver(conf, SparkEnv.get().blockManager(), new java.util.HashMap<>());
+      resolver = new IndexShuffleBlockResolver(conf, SparkEnv.get().blockManager(),
+          new java.util.concurrent.ConcurrentHashMap<>()); // a Map for Spark 3.5, a ConcurrentMap for Spark 4.1+
       VrdmaRuntime.get();
     }
 

@@ -21,7 +21,6 @@ import org.apache.spark.storage.ShuffleBlockFetcherIterator;
 import org.apache.spark.util.SystemClock;
 import org.apache.spark.util.TaskCompletionListener;
 import org.apache.spark.util.collection.ExternalSorter;
-import scala.Option;
 import scala.Product2;
 import scala.Tuple2;
 import scala.Tuple3;
@@ -129,8 +128,7 @@ final class VrdmaShuffleReader<K, C> implements ShuffleReader<K, C> {
     Iterator<Product2<K, C>> result;
     if (dep.keyOrdering().isDefined()) {
       Ordering<K> ordering = dep.keyOrdering().get();
-      ExternalSorter<K, C, C> sorter = new ExternalSorter<>(context, Option.empty(), Option.empty(),
-          Option.apply(ordering), dep.serializer());
+      ExternalSorter<K, C, C> sorter = SparkShims.newKeySorter(context, ordering, dep.serializer());
       sorter.insertAll(aggregated);
       context.taskMetrics().incMemoryBytesSpilled(sorter.memoryBytesSpilled());
       context.taskMetrics().incDiskBytesSpilled(sorter.diskBytesSpilled());
