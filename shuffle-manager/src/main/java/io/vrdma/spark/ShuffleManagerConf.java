@@ -94,7 +94,10 @@ public final class ShuffleManagerConf {
     public String intro() {
       return "Read from Spark's configuration by `VrdmaShuffleManager`. Every transport and block key above is"
           + " set in Spark as `spark.shuffle.` + the key (for example `spark.shuffle.vrdma.transport.tiers=tcp`);"
-          + " any other key under `spark.shuffle.vrdma.` is refused at start-up.";
+          + " any other key under `spark.shuffle.vrdma.` is refused at start-up. The same keys in both plugin jars:"
+          + " `vrdma-shuffle-manager-plugin.jar` for Spark 3.5 (on `spark.driver.extraClassPath` and"
+          + " `spark.executor.extraClassPath`), `vrdma-shuffle-manager-spark4-plugin.jar` for Spark 4.1 and 4.2"
+          + " (`--jars` is enough); see the README.";
     }
 
     @Override

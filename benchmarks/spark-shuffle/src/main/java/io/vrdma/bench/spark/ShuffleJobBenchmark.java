@@ -23,6 +23,7 @@ import org.apache.spark.HashPartitioner;
 import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.executor.TaskMetrics;
+import org.apache.spark.package$;
 import org.apache.spark.scheduler.SparkListener;
 import org.apache.spark.scheduler.SparkListenerTaskEnd;
 import scala.Tuple2;
@@ -203,12 +204,18 @@ public final class ShuffleJobBenchmark {
     try {
       Path home = Files.createTempDirectory("vrdma-spark-home");
       Files.createDirectories(home.resolve("jars"));
-      Files.createDirectories(home.resolve("launcher/target/scala-2.12"));
+      // Spark's launcher looks for the build of its own Scala line: scala-2.12 for Spark 3.5, 2.13 for Spark 4
+      Files.createDirectories(home.resolve("launcher/target/scala-" + scalaBinaryVersion()));
       System.setProperty("spark.test.home", home.toString());
       System.setProperty("spark.testing", "true");
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
+  }
+
+  /** The Scala line this JVM runs ("2.12", "2.13"), which is the Spark build's. */
+  static String scalaBinaryVersion() {
+    return scala.util.Properties.versionNumberString().replaceFirst("^(\\d+\\.\\d+)\\..*$", "$1");
   }
 
   static SparkConf conf(Options o, String config, Path arena) {
@@ -378,8 +385,9 @@ public final class ShuffleJobBenchmark {
     Double stockCpu = cpuPerGb.get("stock");
     Double hostWall = wall.get("stock-hostlocal");
     StringBuilder md = new StringBuilder();
-    md.append(String.format(Locale.ROOT, "%d records x %d B values, %d partitions, local-cluster[2,1,%d], %d round(s);"
-        + " median per config%n%n", o.records(), o.valueBytes(), o.partitions(), o.executorMb(), o.rounds()));
+    md.append(String.format(Locale.ROOT, "Spark %s (Scala %s): %d records x %d B values, %d partitions,"
+        + " local-cluster[2,1,%d], %d round(s); median per config%n%n", package$.MODULE$.SPARK_VERSION(),
+        scalaBinaryVersion(), o.records(), o.valueBytes(), o.partitions(), o.executorMb(), o.rounds()));
     md.append("| config | shuffled GB | wall s | ratio vs stock | CPU s/GB | ratio | target | met? |\n");
     md.append("|---|---:|---:|---:|---:|---:|---|---|\n");
     for (String c : results.keySet()) {
