@@ -156,6 +156,9 @@ run() {
   QEMU_PIDS=(); TAIL_PIDS=(); IVSHMEM_FILE=""; KEEP_LOGS=$keep
   trap cleanup EXIT
   trap 'exit 130' INT TERM
+  # When whoever reads our output is killed together with us, bash's own notices ("Terminated") would
+  # hit a closed pipe and SIGPIPE would end this shell before its cleanup: ignore it (writes just fail).
+  trap '' PIPE
 
   if [ "$ivshmem_mib" -gt 0 ]; then
     IVSHMEM_FILE="/dev/shm/vrdma-ivshmem.$$"
@@ -227,13 +230,21 @@ run() {
   local deadline=$((SECONDS + timeout)) alive released=0
   while :; do
     alive=0
-    local n=1 p crashed=""
+    local n=1 p crashed="" failed=""
     for p in "${QEMU_PIDS[@]}"; do
       if kill -0 "$p" 2>/dev/null; then alive=1
-      elif [ ! -s "$RUN_DIR/g$n/status" ]; then crashed=$n; fi
+      elif [ ! -s "$RUN_DIR/g$n/status" ]; then crashed=$n
+      elif [ "$(cat "$RUN_DIR/g$n/status")" != 0 ]; then failed=$n; fi
       n=$((n + 1))
     done
     [ "$alive" = 0 ] && break
+    if [ -n "$failed" ]; then
+      # Its peer (a server waiting for a client, say) would wait until the timeout.
+      log "guest $failed: command failed with status $(cat "$RUN_DIR/g$failed/status"): stopping the others"
+      STOPPED_EARLY=1
+      kill_guests
+      break
+    fi
     if [ "$released" = 0 ]; then
       # The start barrier: every guest waits for "go" until all of them are up.
       local ready=1
@@ -262,7 +273,9 @@ run() {
   local rc=0 st
   for g in $(seq 1 "$guests"); do
     st=$(cat "$RUN_DIR/g$g/status" 2>/dev/null || true)
-    if ! [[ "$st" =~ ^[0-9]+$ ]]; then
+    if ! [[ "$st" =~ ^[0-9]+$ ]] && [ "${STOPPED_EARLY:-0}" = 1 ]; then
+      continue   # stopped because another guest failed; that one's status is the result
+    elif ! [[ "$st" =~ ^[0-9]+$ ]]; then
       log "guest $g ended without the command's exit status; its console (last lines):"
       tail -25 "$RUN_DIR/g$g.console" >&2 || true
       sed 's/^/qemu: /' "$RUN_DIR/g$g.qemu.log" >&2 || true
