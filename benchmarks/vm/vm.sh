@@ -114,10 +114,10 @@ build_image() {
 
 # --- run ---------------------------------------------------------------------------------------
 usage() {
-  sed -n 's/^## \{0,1\}//p' "$HERE/README.md" | sed -n '/^vm.sh run/,/^$/p' >&2 || true
   cat >&2 <<'U'
 usage: vm.sh run [--guests 1|2] [--ivshmem-mib N] [--share DIR[:ro]]... [--env NAME=VALUE]...
                  [--mem MIB] [--smp N] [--timeout SECONDS] [--keep-logs] -- COMMAND [ARG...]
+       vm.sh image | vm.sh clean          (options and examples: benchmarks/vm/README.md)
 U
   exit 2
 }

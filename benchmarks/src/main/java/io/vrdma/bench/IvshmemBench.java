@@ -73,6 +73,7 @@ public final class IvshmemBench {
 
   private IvshmemBench() {}
 
+  /** {@code serve} or {@code read}, then {@code key=value} arguments (see the class comment); exits 0 on PASS. */
   public static void main(String[] args) throws Exception {
     if (args.length < 1 || !(args[0].equals("serve") || args[0].equals("read"))) {
       System.err.println("usage: IvshmemBench serve|read arena=<BAR or file> host=<this VM's address>"
