@@ -23,16 +23,6 @@ public final class ShadedPluginJob {
 
   private ShadedPluginJob() {}
 
-  private static List<String> executorStartUpLines(Path root) throws java.io.IOException {
-    List<String> lines = new java.util.ArrayList<>();
-    try (java.util.stream.Stream<Path> files = Files.walk(root)) {
-      for (Path file : files.filter(p -> p.getFileName().toString().equals("stderr")).collect(Collectors.toList())) {
-        Files.readAllLines(file).stream().filter(l -> l.contains(START_UP_LINE)).forEach(lines::add);
-      }
-    }
-    return lines;
-  }
-
   /** Runs the job; exits non-zero when the result is wrong. */
   public static void main(String[] args) throws Exception {
     Path arena = LocalCluster.arenaPath();
@@ -55,9 +45,9 @@ public final class ShadedPluginJob {
       for (String counter : List.of("bytes.shm", "bytes.tcp", "sparkFallbackBlocks", "failures")) {
         System.out.println(counter + "=" + driver.total(counter));
       }
-      // the workers' directories (under java.io.tmpdir in tests) are deleted when the cluster stops: read now
+      // the workers' directories are deleted when the cluster stops: read them now
       int line = 0;
-      for (String startUp : executorStartUpLines(Path.of(System.getProperty("java.io.tmpdir")))) {
+      for (String startUp : LocalCluster.executorLogLines(sc.sc().applicationId(), START_UP_LINE)) {
         System.out.println("startUp." + line++ + "=" + startUp);
       }
       System.exit(correct ? 0 : 1);
