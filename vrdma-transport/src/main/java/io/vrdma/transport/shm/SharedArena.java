@@ -1,5 +1,6 @@
 package io.vrdma.transport.shm;
 
+import io.vrdma.transport.RegionView;
 import io.vrdma.transport.TransportException;
 import io.vrdma.transport.TransportException.InvalidDescriptorException;
 import io.vrdma.transport.TransportException.RegionNotFoundException;
@@ -627,6 +628,45 @@ public final class SharedArena implements AutoCloseable {
       int length) throws TransportException {
     int src = validate(owner, address, key, regionLength, offset, length);
     return memory.slice(src, length).asReadOnlyBuffer();
+  }
+
+  /**
+   * A window onto part of a published region, without copying: validated now, and again by each
+   * {@link RegionView#checkValid()}, so a reader that checks after using the bytes knows whether the region
+   * stayed the same all along.
+   *
+   * @throws InvalidDescriptorException when the descriptor or read is malformed, points outside the data
+   *     area, or outside its owner's space
+   * @throws RegionNotFoundException when the region was freed or never published
+   * @throws TransportException when this attachment is closed
+   */
+  public RegionView view(long owner, long address, long key, long regionLength, long offset, int length)
+      throws TransportException {
+    int src = validate(owner, address, key, regionLength, offset, length);
+    ByteBuffer window = memory.slice(src, length).asReadOnlyBuffer();
+    return new RegionView() {
+      @Override
+      public int length() {
+        return length;
+      }
+
+      @Override
+      public ByteBuffer buffer() {
+        return window.duplicate();
+      }
+
+      @Override
+      public void checkValid() throws TransportException {
+        // the reader's loads of the bytes must not drift below the loads of this check
+        VarHandle.acquireFence();
+        if (closed.get()) {
+          throw new TransportException("shm arena " + path + " is closed");
+        }
+        if (length > 0) {
+          checkChunks(owner, address, key, src, length);
+        }
+      }
+    };
   }
 
   /** Checks a read against the descriptor and the chunk table; returns the arena index of its first byte. */

@@ -2,6 +2,7 @@ package io.vrdma.transport.shm;
 
 import io.vrdma.transport.NodeAdvertisement;
 import io.vrdma.transport.RegionDescriptor;
+import io.vrdma.transport.RegionView;
 import io.vrdma.transport.RegionSource;
 import io.vrdma.transport.Tier;
 import io.vrdma.transport.TransportException;
@@ -17,6 +18,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.UUID;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -112,6 +114,12 @@ public final class ShmTier implements TierProvider {
         } catch (TransportException e) {
           return CompletableFuture.failedFuture(e);
         }
+      }
+
+      @Override
+      public Optional<RegionView> view(RegionDescriptor region, long offset, int length) throws TransportException {
+        return Optional.of(arena.view(region.owner(), region.address(), region.key(), region.length(), offset,
+            length));
       }
 
       @Override
