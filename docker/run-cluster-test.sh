@@ -100,6 +100,11 @@ if ! podman image exists "$base"; then
   podman tag localhost/debian:bookworm "$base" || fail "podman tag failed"
   rm -rf "$work/rootfs"
 fi
+# A host that cannot start containers at all (no overlay, no cgroups, a container without privileges) is not a
+# failure of the project: say so and stop.
+if ! err="$(podman run --rm --pull=never "$base" true 2>&1)"; then
+  not_run "podman cannot start a container here: $(echo "$err" | tail -1)"
+fi
 say "building $image"
 if ! "$here/build-image.sh" "$image" > "$logs/build-image.log" 2>&1; then
   tail -20 "$logs/build-image.log"
