@@ -12,7 +12,8 @@
 # that the next run builds from cache: `podman rmi localhost/vrdma-spark:latest` removes the image).
 #
 #   docker/run-cluster-test.sh        prints PASS or FAIL last; exit 0 (PASS), 1 (FAIL), 3 (cannot run here)
-# Environment: SKIP_MVN=1 reuses the jars in */target; DEBIAN_MIRROR (default http://deb.debian.org/debian);
+# Environment: SKIP_MVN=1 reuses the jars in */target; DEBIAN_MIRROR (default: the host's apt mirror, else
+# http://deb.debian.org/debian);
 # VRDMA_RECORDS (default 100000 records of 1 KiB); CLIENT_TIMEOUT_S (default 600). Logs: docker/target/cluster-test/.
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -21,7 +22,10 @@ project=vrdma-test
 image=localhost/vrdma-spark:latest
 base=docker.io/library/debian:bookworm-slim
 logs="$here/target/cluster-test"
-mirror="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+# the Debian mirror this host's apt uses (the one reachable here), unless DEBIAN_MIRROR says otherwise
+host_mirror="$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources 2>/dev/null \
+  | grep -oE 'https?://[^ ]*/debian/?( |$)' | grep -v security | head -1 | tr -d ' ' || true)"
+mirror="${DEBIAN_MIRROR:-${host_mirror:-http://deb.debian.org/debian}}"
 client_timeout="${CLIENT_TIMEOUT_S:-600}"
 started=$(date +%s)
 
@@ -96,7 +100,8 @@ if ! podman image exists "$base"; then
     tail -5 "$logs/debootstrap.log"
     fail "debootstrap failed (log: $logs/debootstrap.log)"
   fi
-  tar -C "$work/rootfs" -c . | podman import - localhost/debian:bookworm >/dev/null || fail "podman import failed"
+  tar -C "$work/rootfs" -c . | podman import - localhost/debian:bookworm > "$logs/import.log" 2>&1 \
+    || fail "podman import failed: $(tail -1 "$logs/import.log")"
   podman tag localhost/debian:bookworm "$base" || fail "podman tag failed"
   rm -rf "$work/rootfs"
 fi
@@ -110,6 +115,7 @@ if ! "$here/build-image.sh" "$image" > "$logs/build-image.log" 2>&1; then
   tail -20 "$logs/build-image.log"
   fail "image build failed (log: $logs/build-image.log)"
 fi
+podman image prune -f >/dev/null 2>&1 # the untagged images that earlier builds of the same tag left behind
 
 # --- one cluster run ---------------------------------------------------------------------------------------------
 # run_case <name> <worker2's /dev/shm volume> <tier expected between the workers>
