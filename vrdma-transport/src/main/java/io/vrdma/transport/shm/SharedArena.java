@@ -270,6 +270,13 @@ public final class SharedArena implements AutoCloseable {
       }
       // Refuse a size that cannot hold one chunk before leaving a useless file behind.
       layout(path, createBytes, chunkBytes, maxProcesses);
+      // The file is sparse: a tmpfs smaller than the arena (a container's private /dev/shm is 64 MiB) would only
+      // fail once it is full, deep inside a registration, after starving every other user of that tmpfs.
+      long free = usableBytes(path);
+      if (free >= 0 && free < createBytes) {
+        throw new TransportException("cannot create shm arena " + path + " of " + createBytes + " bytes: its file"
+            + " system has only " + free + " bytes free (give it a larger tmpfs, or ask for a smaller arena)");
+      }
       try {
         Files.createFile(path, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
         created = true;
@@ -302,6 +309,16 @@ public final class SharedArena implements AutoCloseable {
       return channel.map(FileChannel.MapMode.READ_WRITE, 0, size);
     } catch (IOException e) {
       throw new TransportException("cannot map shm arena " + path + ": " + e, e);
+    }
+  }
+
+  /** Bytes free to this process on the file system that is to hold {@code path}; -1 when that cannot be told. */
+  private static long usableBytes(Path path) {
+    Path dir = path.toAbsolutePath().getParent();
+    try {
+      return dir == null ? -1 : Files.getFileStore(dir).getUsableSpace();
+    } catch (IOException | SecurityException e) {
+      return -1; // creating the file reports what is wrong with the directory
     }
   }
 
