@@ -75,6 +75,11 @@ public final class ShmTier implements TierProvider {
     } catch (IOException | RuntimeException e) {
       region.close();
       throw new TransportException("cannot copy " + source + " into the shm arena: " + e, e);
+    } catch (InternalError e) {
+      // the JVM's report of SIGBUS on mapped memory: the arena's tmpfs has no page left for this chunk
+      region.close();
+      throw new TransportException.ResourceFullException("shm arena " + arena.path() + " cannot take " + source
+          + ": its file system is out of space (" + e.getMessage() + ")");
     }
     region.publish();
     RegionDescriptor descriptor = new RegionDescriptor(Tier.SHM, region.owner(), region.address(), region.key(),
