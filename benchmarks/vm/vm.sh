@@ -5,6 +5,9 @@
 #   vm.sh run [options] -- CMD  boot guest(s), run CMD in each, print its output, exit with its status
 #   vm.sh clean                 delete the image cache
 #
+# Exit status of run: the command's; 124 on timeout; 125 when a guest stopped without finishing it; 2 on bad
+# usage; 3 when this machine cannot run guests at all (not root, no apt-get).
+#
 # See benchmarks/vm/README.md for the options and examples. Everything runs as root (debootstrap,
 # apt-get); the guests run under QEMU TCG because KVM guests hang on this kind of host.
 set -euo pipefail
@@ -36,6 +39,8 @@ sleep 30'
 
 log() { echo "vm.sh: $*" >&2; }
 die() { echo "vm.sh: error: $*" >&2; exit 2; }
+# Exit 3: this machine cannot run the bench at all (as opposed to a bench that ran and failed).
+not_run() { echo "vm.sh: NOT RUN: $*" >&2; exit 3; }
 
 # --- host packages -----------------------------------------------------------------------------
 ensure_host_tools() {
@@ -44,7 +49,8 @@ ensure_host_tools() {
   command -v debootstrap >/dev/null || missing+=(debootstrap)
   command -v mkfs.ext4 >/dev/null || missing+=(e2fsprogs)
   [ ${#missing[@]} -eq 0 ] && return 0
-  [ "$(id -u)" = 0 ] || die "missing ${missing[*]} and not root: install them with apt-get"
+  [ "$(id -u)" = 0 ] || not_run "missing ${missing[*]} and not root: install them with apt-get"
+  command -v apt-get >/dev/null || not_run "missing ${missing[*]} and no apt-get to install them"
   log "installing host packages: ${missing[*]}"
   # Wait for another apt/dpkg run instead of failing on its lock.
   apt-get -o DPkg::Lock::Timeout=900 update -q >&2
@@ -80,7 +86,7 @@ build_image() {
   exec 9>"$CACHE/.lock"
   flock 9   # one builder at a time; the others wait and then find the image
   if [ -f "$dir/ready" ]; then echo "$dir"; return 0; fi
-  [ "$(id -u)" = 0 ] || die "building the guest image needs root (debootstrap)"
+  [ "$(id -u)" = 0 ] || not_run "building the guest image needs root (debootstrap)"
   local mirror root
   mirror=$(debian_mirror)
   root="$CACHE/rootfs.$key"
