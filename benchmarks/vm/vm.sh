@@ -82,7 +82,7 @@ build_image() {
   ensure_host_tools
   local key dir
   key=$(image_key); dir="$CACHE/$key"
-  mkdir -p "$CACHE"
+  mkdir -p "$CACHE" 2>/dev/null || not_run "cannot create the image cache $CACHE (set VRDMA_VM_CACHE)"
   exec 9>"$CACHE/.lock"
   flock 9   # one builder at a time; the others wait and then find the image
   if [ -f "$dir/ready" ]; then echo "$dir"; return 0; fi
