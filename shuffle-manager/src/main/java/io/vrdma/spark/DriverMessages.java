@@ -18,14 +18,24 @@ final class DriverMessages {
     private static final long serialVersionUID = 1L;
   }
 
-  /** Executor → driver: where is this executor's block server? Reply: a {@link Lookup}. */
+  /** Executor → driver: where is this executor's block server? Reply: {@link #lookupReply}. */
   record Find(String executorId) implements Serializable {
     private static final long serialVersionUID = 1L;
   }
 
-  /** The answer to {@link Find}: {@code address} is null when that executor has no block server. */
-  record Lookup(PeerAddress address) implements Serializable {
-    private static final long serialVersionUID = 1L;
+  /**
+   * The answer to {@link Find}, in JDK types only: executors deserialize replies with Spark's own class loader,
+   * which on Spark 4 does not see a plugin installed with {@code --jars} (user jars get a child loader). Empty when
+   * that executor has no block server, else its id, host, port and tiers.
+   */
+  static String[] lookupReply(PeerAddress address) {
+    return address == null ? new String[0]
+        : new String[] {address.executorId(), address.host(), Integer.toString(address.port()), address.tiers()};
+  }
+
+  /** The address in a {@link #lookupReply}, or null for none. */
+  static PeerAddress fromLookupReply(String[] reply) {
+    return reply.length == 0 ? null : new PeerAddress(reply[0], reply[1], Integer.parseInt(reply[2]), reply[3]);
   }
 
   /**

@@ -100,7 +100,7 @@ public final class VrdmaDriverEndpoint implements RpcEndpoint {
           peers.put(r.address().executorId(), r.address());
           context.reply(Boolean.TRUE);
         } else if (message instanceof DriverMessages.Find f) {
-          context.reply(new DriverMessages.Lookup(peers.get(f.executorId())));
+          context.reply(DriverMessages.lookupReply(peers.get(f.executorId())));
         } else if (message instanceof DriverMessages.Report r) {
           counters.put(r.executorId(), r.counters());
           namespaces.put(r.executorId(), r.namespaces());

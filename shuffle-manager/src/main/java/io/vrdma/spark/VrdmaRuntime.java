@@ -194,12 +194,12 @@ public final class VrdmaRuntime implements AutoCloseable {
       return known;
     }
     try {
-      DriverMessages.Lookup lookup = driver.askSync(new DriverMessages.Find(peerExecutorId),
-          tag(DriverMessages.Lookup.class));
-      if (lookup.address() != null) {
-        peers.put(peerExecutorId, lookup.address());
+      DriverMessages.PeerAddress address = DriverMessages.fromLookupReply(
+          driver.askSync(new DriverMessages.Find(peerExecutorId), tag(String[].class)));
+      if (address != null) {
+        peers.put(peerExecutorId, address);
       }
-      return lookup.address();
+      return address;
     } catch (RuntimeException e) {
       LOG.warn("vRDMA shuffle: cannot ask the driver where executor {} serves blocks: {}", peerExecutorId,
           e.toString());
