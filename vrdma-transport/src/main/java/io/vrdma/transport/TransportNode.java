@@ -19,7 +19,7 @@ import io.vrdma.transport.tier.TierAvailability;
 import io.vrdma.transport.tier.TierProvider;
 import io.vrdma.transport.tier.TierRegistration;
 import io.vrdma.transport.tier.TierSelector;
-import io.vrdma.transport.tier.VerbsProbe;
+import io.vrdma.transport.verbs.VerbsTier;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.ByteBuffer;
@@ -121,11 +121,8 @@ public final class TransportNode implements AutoCloseable {
       TierProvider provider = switch (tier) {
         case SHM -> ShmTier.open(conf);
         case TCP -> new TcpTier(nodeId, tcpRegistrations, tcp.detail());
-        case VERBS -> null;
+        case VERBS -> VerbsTier.open(conf, nodeId, bufferPool);
       };
-      if (provider == null) {
-        return VerbsProbe.probe();
-      }
       providers.put(tier, provider);
       return TierAvailability.available(tier, provider.detail());
     } catch (TransportException | RuntimeException e) {
@@ -238,10 +235,25 @@ public final class TransportNode implements AutoCloseable {
       NodeAdvertisement peer = handshake(channel);
       Tier tier = TierSelector.choose(conf.tiers(), advertisement, peer);
       Map<Tier, DataPath> paths = new EnumMap<>(Tier.class);
+      TransportException lastOpenFailure = null;
       for (Tier t : conf.tiers()) {
         if (providers.containsKey(t) && TierSelector.usableBetween(t, advertisement, peer)) {
-          paths.put(t, withFaults(t, providers.get(t).open(peer, channel)));
+          try {
+            paths.put(t, withFaults(t, providers.get(t).open(peer, channel)));
+          } catch (TransportException e) {
+            // e.g. no verbs route to this peer: the next tier carries its reads
+            LOG.warn("{} unusable with {}: {}", t.configName(), peer, e.getMessage());
+            lastOpenFailure = e;
+          }
         }
+      }
+      if (!paths.containsKey(tier)) {
+        Tier next = conf.tiers().stream().filter(paths::containsKey).findFirst().orElse(null);
+        if (next == null) {
+          throw new TransportException("no tier's data path to " + peer + " opens: " + lastOpenFailure.getMessage(),
+              lastOpenFailure);
+        }
+        tier = next;
       }
       NodeConnection connection = new NodeConnection(peer, tier, channel, paths);
       connections.add(connection);
