@@ -107,6 +107,7 @@ public final class Pieces {
   static long[] decodeHeader(ByteBuffer in) throws InvalidDescriptorException {
     long pieceBytes = in.getLong();
     int count = in.getInt();
+    in.getInt();
     if (pieceBytes <= 0 || pieceBytes > Integer.MAX_VALUE || count <= 0 || count > MAX_PIECES) {
       throw new InvalidDescriptorException("malformed piece table: " + count + " pieces of " + pieceBytes + " bytes");
     }
