@@ -78,7 +78,8 @@ public final class TransportNode implements AutoCloseable {
         ch.pipeline()
             .addLast("frames", new LengthFieldBasedFrameDecoder(maxFrame, 0, Integer.BYTES, 0, Integer.BYTES))
             .addLast("vrdma-server", new TcpServerHandler(TransportNode.this::advertisement,
-                () -> controlHandler, tcpRegistrations, () -> readAuthorizer));
+                () -> controlHandler, tcpRegistrations, () -> readAuthorizer,
+                () -> providers.get(Tier.VERBS) instanceof VerbsTier v ? v::check : null));
       }
     });
     try {

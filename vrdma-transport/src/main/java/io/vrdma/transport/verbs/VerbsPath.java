@@ -7,6 +7,7 @@ import io.vrdma.transport.TransportException;
 import io.vrdma.transport.TransportException.InvalidDescriptorException;
 import io.vrdma.transport.TransportException.PeerUnavailableException;
 import io.vrdma.transport.buffer.PooledBuffer;
+import io.vrdma.transport.tcp.Frames;
 import io.vrdma.transport.tcp.TcpClientChannel;
 import io.vrdma.transport.tier.DataPath;
 import java.net.InetSocketAddress;
@@ -32,6 +33,8 @@ final class VerbsPath implements DataPath {
   private final InetSocketAddress remote;
   private final TcpClientChannel control;
   private final Map<RegionDescriptor, Pieces.Table> tables = new ConcurrentHashMap<>();
+  /** Descriptors the owner confirmed (VERBS_CHECK); reads with them go one-sided from then on. */
+  private final Map<RegionDescriptor, Boolean> checked = new ConcurrentHashMap<>();
   private VerbsEndpoint endpoint;
   private TransportException down;
   private boolean closed;
@@ -79,6 +82,20 @@ final class VerbsPath implements DataPath {
     if (length == 0) {
       return CompletableFuture.completedFuture(null);
     }
+    if (checked.containsKey(region)) {
+      return readChecked(region, offset, length, dst, dstOffset);
+    }
+    return control.request(Frames.VERBS_CHECK, ByteBuffer.wrap(region.toBytes())).thenCompose(ok -> {
+      if (checked.size() >= MAX_CACHED_TABLES) {
+        checked.clear();
+      }
+      checked.put(region, Boolean.TRUE);
+      return readChecked(region, offset, length, dst, dstOffset);
+    });
+  }
+
+  private CompletableFuture<Void> readChecked(RegionDescriptor region, long offset, int length, PooledBuffer dst,
+      int dstOffset) {
     try {
       VerbsEndpoint ep = endpoint();
       long local = MemoryUtils.getAddress(dst.nioBuffer());

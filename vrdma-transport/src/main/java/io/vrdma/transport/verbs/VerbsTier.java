@@ -80,6 +80,8 @@ public final class VerbsTier implements TierProvider {
   private final AtomicLong registeredBytes = new AtomicLong();
   private final Map<Long, IbvMr> receiveRegistrations = new ConcurrentHashMap<>();
   private final Set<Served> served = ConcurrentHashMap.newKeySet();
+  /** Live registrations by their descriptor's key, for peers' VERBS_CHECK. */
+  private final Map<Long, RegionDescriptor> byKey = new ConcurrentHashMap<>();
   private final Set<VerbsEndpoint> endpoints = ConcurrentHashMap.newKeySet();
   private final ExecutorService closer = Executors.newSingleThreadExecutor(daemon("vrdma-verbs-close"));
   private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(daemon("vrdma-verbs-timer"));
@@ -297,9 +299,34 @@ public final class VerbsTier implements TierProvider {
       throw new ResourceFullException("verbs registrations would exceed " + maxRegistered + " bytes ("
           + TransportConf.VERBS_MAX_REGISTERED.name() + ") with " + source);
     }
+    Exception failure;
+    try {
+      return registerMapped(source, length, mapMode(source));
+    } catch (IOException | RuntimeException e) {
+      failure = e;
+    }
+    if (source instanceof RegionSource.FileSegment && readOnlyMappingsRegister
+        && String.valueOf(failure.getMessage()).contains("Bad address")) {
+      try {
+        TierRegistration r = registerMapped(source, length, writableMapping(source));
+        readOnlyMappingsRegister = false;
+        LOG.info("verbs tier: this kernel does not register read-only file mappings; file segments are mapped"
+            + " writable from now on (shared when the file is writable, else private; never written)");
+        return r;
+      } catch (IOException | RuntimeException e) {
+        failure = e;
+      }
+    }
+    registeredBytes.addAndGet(-length);
+    throw new TransportException("the RDMA device refused to register " + source + ": " + failure.getMessage(),
+        failure);
+  }
+
+  private TierRegistration registerMapped(RegionSource source, long length, FileChannel.MapMode mode)
+      throws IOException {
     Served region = new Served(length);
     try {
-      List<ByteBuffer> pieces = memoryOf(source);
+      List<ByteBuffer> pieces = memoryOf(source, mode);
       List<Pieces.Piece> table = new ArrayList<>();
       for (ByteBuffer piece : pieces) {
         IbvMr mr = region.register(piece, SERVE_ACCESS);
@@ -317,19 +344,21 @@ public final class VerbsTier implements TierProvider {
             Pieces.TABLE_FLAG | (mr.getRkey() & 0xffffffffL), length);
       }
       served.add(region);
+      byKey.put(descriptor.key(), descriptor);
       return TierRegistration.of(descriptor, () -> {
         if (served.remove(region)) {
+          byKey.remove(descriptor.key(), descriptor);
           region.free();
         }
       });
     } catch (IOException | RuntimeException e) {
-      region.free();
-      throw new TransportException("the RDMA device refused to register " + source + ": " + e.getMessage(), e);
+      region.abandon();
+      throw e;
     }
   }
 
   /** The region's bytes as direct buffers of at most {@link #pieceBytes} each (file segments mapped). */
-  private List<ByteBuffer> memoryOf(RegionSource source) throws IOException {
+  private List<ByteBuffer> memoryOf(RegionSource source, FileChannel.MapMode mode) throws IOException {
     List<ByteBuffer> out = new ArrayList<>();
     if (source instanceof RegionSource.BufferRegion b) {
       ByteBuffer buffer = b.buffer();
@@ -343,17 +372,39 @@ public final class VerbsTier implements TierProvider {
       return out;
     }
     RegionSource.FileSegment segment = (RegionSource.FileSegment) source;
-    try (FileChannel file = FileChannel.open(segment.file(), StandardOpenOption.READ)) {
+    StandardOpenOption[] open = mode == FileChannel.MapMode.READ_WRITE
+        ? new StandardOpenOption[] {StandardOpenOption.READ, StandardOpenOption.WRITE}
+        : new StandardOpenOption[] {StandardOpenOption.READ};
+    try (FileChannel file = FileChannel.open(segment.file(), open)) {
       if (file.size() < segment.offset() + segment.length()) {
         throw new IOException(segment.file() + " ends before " + (segment.offset() + segment.length()));
       }
       long at = 0;
       for (long piece : Pieces.split(segment.length(), pieceBytes)) {
-        out.add(file.map(FileChannel.MapMode.READ_ONLY, segment.offset() + at, piece));
+        out.add(file.map(mode, segment.offset() + at, piece));
         at += piece;
       }
     }
     return out;
+  }
+
+  /**
+   * How file segments are mapped for registration. Kernels before 6.2 pin user memory for a registration
+   * with FOLL_WRITE|FOLL_FORCE even for read-only access, which a read-only shared mapping refuses
+   * (EFAULT): there a segment is mapped read-write if the file is writable (never written: peers only
+   * read), else privately. The first refusal switches the node over.
+   */
+  private volatile boolean readOnlyMappingsRegister = true;
+
+  private FileChannel.MapMode mapMode(RegionSource source) {
+    return readOnlyMappingsRegister ? FileChannel.MapMode.READ_ONLY : writableMapping(source);
+  }
+
+  private FileChannel.MapMode writableMapping(RegionSource source) {
+    if (source instanceof RegionSource.FileSegment f && java.nio.file.Files.isWritable(f.file())) {
+      return FileChannel.MapMode.READ_WRITE;
+    }
+    return FileChannel.MapMode.PRIVATE;
   }
 
   /** A region served to peers: its registrations and the memory they pin (kept reachable until freed). */
@@ -379,16 +430,20 @@ public final class VerbsTier implements TierProvider {
     }
 
     synchronized void free() {
-      if (freed) {
-        return;
+      if (!freed) {
+        abandon();
+        registeredBytes.addAndGet(-length);
       }
+    }
+
+    /** Deregisters what a failed registration got done; the budget is the caller's to give back. */
+    synchronized void abandon() {
       freed = true;
       for (IbvMr mr : registrations) {
         deregister(mr);
       }
       registrations.clear();
       memory.clear();
-      registeredBytes.addAndGet(-length);
     }
   }
 
@@ -398,6 +453,29 @@ public final class VerbsTier implements TierProvider {
     } catch (IOException e) {
       LOG.warn("deregistering {} bytes at 0x{} failed: {}", mr.getLength(), Long.toHexString(mr.getAddr()),
           e.getMessage());
+    }
+  }
+
+  /**
+   * Answers a peer's VERBS_CHECK: whether a descriptor names one of this node's live registrations and
+   * claims no more than it holds. Peers ask before their first RDMA READ with a descriptor, because a
+   * device may leave a READ with a bad key or range unanswered rather than fail it (Soft-RoCE on Linux
+   * 6.1 does), which would cost a read timeout and the queue pair.
+   */
+  public void check(RegionDescriptor d) throws TransportException {
+    if (d.tier() != Tier.VERBS || d.owner() != nodeId) {
+      throw new TransportException.InvalidDescriptorException(d + " is not a verbs descriptor of node "
+          + Long.toHexString(nodeId));
+    }
+    RegionDescriptor live = byKey.get(d.key());
+    if (live == null || live.address() != d.address()) {
+      throw new TransportException.RegionNotFoundException("no verbs registration with key 0x"
+          + Long.toHexString(d.key()) + " at 0x" + Long.toHexString(d.address()) + " on node "
+          + Long.toHexString(nodeId) + " (freed, or a forged descriptor)");
+    }
+    if (d.length() > live.length()) {
+      throw new TransportException.InvalidDescriptorException("descriptor claims " + d.length()
+          + " bytes of a verbs registration of " + live.length());
     }
   }
 
@@ -600,6 +678,7 @@ public final class VerbsTier implements TierProvider {
       served.remove(region);
       region.free();
     }
+    byKey.clear();
     for (Long address : List.copyOf(receiveRegistrations.keySet())) {
       IbvMr mr = receiveRegistrations.remove(address);
       if (mr != null) {
