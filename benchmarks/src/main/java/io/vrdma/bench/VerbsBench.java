@@ -212,28 +212,51 @@ public final class VerbsBench {
     }
   }
 
-  /** MiB/s of reads of {@code size} bytes, {@code depth} kept in flight, each round checked at one byte. */
+  /**
+   * MiB/s of reads of {@code size} bytes with {@code LANES} reads kept in flight all the time: each lane
+   * issues its next read as soon as its last completes, and checks one byte of it.
+   */
   private static double throughput(TransportNode node, Connection c, RegionDescriptor region, int size,
       double seconds) throws Exception {
-    int depth = 32;
     long slots = REGION_BYTES / size;
-    List<PooledBuffer> buffers = acquire(node, depth, size);
+    List<PooledBuffer> buffers = acquire(node, LANES, size);
     try {
-      readRound(c, region, size, buffers, slots, 0); // warm-up: registers the buffers with the device
-      long bytes = 0;
-      long n = 0;
+      runLanes(c, region, size, buffers, slots, System.nanoTime() + 500_000_000L); // warm-up, registers buffers
       long t0 = System.nanoTime();
-      long end = t0 + (long) (seconds * 1e9);
-      while (System.nanoTime() < end) {
-        readRound(c, region, size, buffers, slots, n);
-        n += depth;
-        bytes += (long) depth * size;
-      }
-      double secs = (System.nanoTime() - t0) / 1e9;
-      return bytes / secs / (1 << 20);
+      long bytes = runLanes(c, region, size, buffers, slots, t0 + (long) (seconds * 1e9));
+      return bytes / ((System.nanoTime() - t0) / 1e9) / (1 << 20);
     } finally {
       buffers.forEach(PooledBuffer::release);
     }
+  }
+
+  private static final int LANES = 32;
+
+  private static long runLanes(Connection c, RegionDescriptor region, int size, List<PooledBuffer> buffers,
+      long slots, long end) throws Exception {
+    java.util.concurrent.atomic.AtomicLong next = new java.util.concurrent.atomic.AtomicLong();
+    java.util.concurrent.atomic.AtomicLong bytes = new java.util.concurrent.atomic.AtomicLong();
+    List<CompletableFuture<Void>> lanes = new ArrayList<>();
+    for (PooledBuffer buffer : buffers) {
+      lanes.add(lane(c, region, size, buffer, slots, end, next, bytes));
+    }
+    CompletableFuture.allOf(lanes.toArray(new CompletableFuture<?>[0])).get(120, TimeUnit.SECONDS);
+    return bytes.get();
+  }
+
+  private static CompletableFuture<Void> lane(Connection c, RegionDescriptor region, int size, PooledBuffer buffer,
+      long slots, long end, java.util.concurrent.atomic.AtomicLong next, java.util.concurrent.atomic.AtomicLong bytes) {
+    if (System.nanoTime() >= end) {
+      return CompletableFuture.completedFuture(null);
+    }
+    long at = (next.getAndIncrement() % slots) * size;
+    return c.read(region, at, size, buffer, 0).thenCompose(x -> {
+      if (buffer.nioBuffer().get(size - 1) != patternAt(at + size - 1)) {
+        throw new IllegalStateException("read of " + size + " bytes at " + at + " returned a wrong byte");
+      }
+      bytes.addAndGet(size);
+      return lane(c, region, size, buffer, slots, end, next, bytes);
+    });
   }
 
   private static List<PooledBuffer> acquire(TransportNode node, int count, int size) throws Exception {
@@ -242,19 +265,6 @@ public final class VerbsBench {
       out.add(node.bufferPool().acquire(size));
     }
     return out;
-  }
-
-  private static void readRound(Connection c, RegionDescriptor region, int size, List<PooledBuffer> buffers,
-      long slots, long n) throws Exception {
-    CompletableFuture<?>[] reads = new CompletableFuture<?>[buffers.size()];
-    for (int i = 0; i < reads.length; i++) {
-      reads[i] = c.read(region, ((n + i) % slots) * size, size, buffers.get(i), 0);
-    }
-    CompletableFuture.allOf(reads).get(60, TimeUnit.SECONDS);
-    long at = ((n + reads.length - 1) % slots) * size + size - 1;
-    if (buffers.get(reads.length - 1).nioBuffer().get(size - 1) != patternAt(at)) {
-      throw new IllegalStateException("read of " + size + " bytes ending at " + at + " returned a wrong byte");
-    }
   }
 
   /** Median and mean microseconds of one read at a time. */
