@@ -122,12 +122,21 @@ public final class TransportNode implements AutoCloseable {
       TierProvider provider = switch (tier) {
         case SHM -> ShmTier.open(conf);
         case TCP -> new TcpTier(nodeId, tcpRegistrations, tcp.detail());
-        case VERBS -> VerbsTier.open(conf, nodeId, bufferPool);
+        case VERBS -> openVerbs();
       };
       providers.put(tier, provider);
       return TierAvailability.available(tier, provider.detail());
     } catch (TransportException | RuntimeException e) {
       return TierAvailability.unavailable(tier, e.getMessage(), e);
+    }
+  }
+
+  private TierProvider openVerbs() throws TransportException {
+    try {
+      return VerbsTier.open(conf, nodeId, bufferPool);
+    } catch (LinkageError e) {
+      // a plugin jar without DiSNI (the Spark plugin leaves it to the operator): the tier is off, not the node
+      throw new TransportException("the DiSNI jar (com.ibm.disni:disni:2.1) is not on the class path: " + e, e);
     }
   }
 
