@@ -8,7 +8,8 @@
 #   VRDMA_LIBDISNI=/path/to/libdisni.so benchmarks/vm/verbs-bench.sh [--sizes 4k,64k,1m,4m] [--seconds 5]
 #
 # libdisni.so must be built from DiSNI's 2.1 release (the project does not ship it). Without
-# VRDMA_LIBDISNI the bench says so and does not run. Results go to benchmark-results/verbs-bench-*.txt.
+# VRDMA_LIBDISNI the bench says so and does not run (exit status 3, NOT RUN, as vm.sh's when the machine
+# cannot run guests). Results go to benchmark-results/verbs-bench-*.txt.
 # Needs root on the host (vm.sh builds the guest image with debootstrap on first use).
 set -euo pipefail
 
@@ -136,15 +137,15 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --sizes) SIZES=$2; shift 2 ;;
     --seconds) SECONDS_PER_SIZE=$2; shift 2 ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) die "unknown option '$1' (see --help)" ;;
   esac
 done
 
 if [ -z "${VRDMA_LIBDISNI:-}" ]; then
-  echo "verbs-bench: VRDMA_LIBDISNI is not set, so the verbs bench does not run. Build libdisni.so from DiSNI's"
-  echo "verbs-bench: 2.1 release (https://github.com/zrlio/disni, libdisni/) and set VRDMA_LIBDISNI to its path."
-  exit 0
+  echo "verbs-bench: NOT RUN: VRDMA_LIBDISNI is not set. Build libdisni.so from DiSNI's 2.1 release"
+  echo "verbs-bench: (https://github.com/zrlio/disni, tag v2.1, libdisni/) and set VRDMA_LIBDISNI to its path."
+  exit 3
 fi
 [ -f "$VRDMA_LIBDISNI" ] || die "VRDMA_LIBDISNI=$VRDMA_LIBDISNI names no file"
 [ "$(basename "$VRDMA_LIBDISNI")" = libdisni.so ] || die "VRDMA_LIBDISNI must name a file called libdisni.so"
