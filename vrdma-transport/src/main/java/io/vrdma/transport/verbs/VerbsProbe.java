@@ -206,6 +206,7 @@ public final class VerbsProbe {
       return new Check<>(null, reason, cause);
     }
 
+    /** Whether the check found what the tier needs. */
     public boolean passed() {
       return reason == null;
     }
