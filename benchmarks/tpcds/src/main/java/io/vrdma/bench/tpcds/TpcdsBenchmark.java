@@ -42,7 +42,7 @@ public final class TpcdsBenchmark {
       "usage: java @benchmarks/tpcds/target/tpcds.args [flags]",
       "       java @benchmarks/tpcds/target/tpcds.args --job synthetic [ShuffleJobBenchmark flags]",
       "TPC-DS on Spark local-cluster[2,1,MB]: stock shuffle vs ours on shm and tcp, interleaved, rows compared.",
-      "  --scale SF             TPC-DS scale factor, fractional allowed (default 1)",
+      "  --scale SF             TPC-DS scale factor, fractional allowed (default 0.1)",
       "  --queries LIST|all     query names, e.g. q3,q64 (default " + String.join(",", TpcdsQueries.DEFAULT) + ");",
       "                         all: all 103 of Spark's TPC-DS v1.4 queries that the data supports",
       "  --rounds N             timed rounds; the median per query and shuffle is reported (default 1)",
@@ -89,7 +89,7 @@ public final class TpcdsBenchmark {
   }
 
   static Options parse(String[] args) throws BadFlag {
-    double scale = 1;
+    double scale = 0.1;
     List<String> queries = TpcdsQueries.DEFAULT;
     boolean all = false;
     int rounds = 1;

@@ -140,6 +140,9 @@ final class TpcdsData {
         .master("local[" + threads + "]")
         .appName("vrdma-tpcds-datagen")
         .config("spark.ui.enabled", "false")
+        // Kryo: the rows persisted between a sales table's write and its returns table's (Java serialization
+        // made the second write take longer than generating)
+        .config("spark.serializer", "org.apache.spark.serializer.KryoSerializer")
         .config("spark.sql.datetime.java8API.enabled", "true")
         .config("spark.sql.session.timeZone", "UTC")
         .getOrCreate();
