@@ -78,7 +78,8 @@ final class Report {
     List<String> vs = o.variants();
     List<String> others = vs.stream().filter(v -> !v.equals(BASE)).collect(Collectors.toList());
     StringBuilder md = new StringBuilder();
-    md.append(String.format(Locale.ROOT, "TPC-DS sf%s (io.trino.tpcds 1.4, Parquet) on Spark 3.5.9 local-cluster[2,1,%d],"
+    md.append(String.format(Locale.ROOT, "TPC-DS sf%s (io.trino.tpcds 1.4, Parquet) on Spark 3.5.9"
+        + " local-cluster[2,1,%d],"
         + " AQE on, spark.sql.shuffle.partitions=%d; %d timed round(s) after %d warm-up, median seconds per query;"
         + " variants interleaved query by query.%n%n", TpcdsBenchmark.scaleText(o.scale()), o.executorMb(),
         o.shufflePartitions(), o.rounds(), o.warmup()));
@@ -105,11 +106,11 @@ final class Report {
       if (hasRatios()) {
         others.forEach(v -> md.append(String.format(Locale.ROOT, " %.2f |", median(r.answers.get(v)) / base)));
       }
-      md.append(' ').append(vs.stream().map(v -> String.format(Locale.ROOT, "%.1f", field(r, v, 5) / 1e6))
+      md.append(' ').append(vs.stream().map(v -> String.format(Locale.ROOT, "%.2f", field(r, v, 5) / 1e6))
           .collect(Collectors.joining(" / "))).append(" |");
       for (String v : vs) {
         if (SparkVariants.isOurs(v)) {
-          md.append(String.format(Locale.ROOT, " shm %.1f, tcp %.1f |", field(r, v, 8) / 1e6, field(r, v, 9) / 1e6));
+          md.append(String.format(Locale.ROOT, " shm %.2f, tcp %.2f |", field(r, v, 8) / 1e6, field(r, v, 9) / 1e6));
         }
       }
       md.append(' ').append(field(r, vs.get(0), 3)).append(" | ").append(hashes(r).size() == 1 ? "yes" : "**NO**")

@@ -304,10 +304,9 @@ public final class TpcdsBenchmark {
                 if (timed) {
                   qr.answers.get(d.variant).add(a);
                 }
-                stderr.printf(Locale.ROOT, "%s: %s s, %s rows, shuffle read %.1f MB%s%n", label, a.fields()[2],
-                    a.fields()[3], Long.parseLong(a.fields()[5]) / 1e6, SparkVariants.isOurs(d.variant)
-                        ? String.format(Locale.ROOT, " (shm %.1f MB, tcp %.1f MB)", Long.parseLong(a.fields()[8]) / 1e6,
-                            Long.parseLong(a.fields()[9]) / 1e6) : "");
+                stderr.printf(Locale.ROOT, "%s: %s s, %s rows, shuffle read %s%s%n", label, a.fields()[2],
+                    a.fields()[3], bytes(a.fields()[5]), SparkVariants.isOurs(d.variant)
+                        ? " (tier shm " + bytes(a.fields()[8]) + ", tcp " + bytes(a.fields()[9]) + ")" : "");
               }
               case "UNSUPPORTED" -> {
                 qr.unsupported = a.message();
@@ -344,6 +343,16 @@ public final class TpcdsBenchmark {
         d.close();
       }
     }
+  }
+
+  /** A byte count for a progress line: B, kB or MB (10^3, 10^6). */
+  static String bytes(String count) {
+    long b = Long.parseLong(count);
+    if (b < 1000) {
+      return b + " B";
+    }
+    return b < 1_000_000 ? String.format(Locale.ROOT, "%.1f kB", b / 1e3)
+        : String.format(Locale.ROOT, "%.1f MB", b / 1e6);
   }
 
   static String scaleText(double scale) {

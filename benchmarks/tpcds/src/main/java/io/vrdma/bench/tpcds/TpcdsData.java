@@ -152,7 +152,8 @@ final class TpcdsData {
         long start = System.nanoTime();
         Table root = pass.getKey();
         long rows = Session.getDefaultSession().withScale(scale).getScaling().getRowCount(root);
-        int chunks = rows < 1_000_000 ? 1 : (int) Math.min(256, Math.max(2, (rows + ROWS_PER_CHUNK - 1) / ROWS_PER_CHUNK));
+        int chunks = rows < 1_000_000 ? 1
+            : (int) Math.min(256, Math.max(2, (rows + ROWS_PER_CHUNK - 1) / ROWS_PER_CHUNK));
         String rootName = root.getName();
         JavaRDD<String[]> generated = jsc
             .parallelize(IntStream.rangeClosed(1, chunks).boxed().collect(Collectors.toList()), chunks)
