@@ -207,8 +207,13 @@ public final class TpcdsBenchmark {
       return 0;
     }
     Set<String> tables = new TreeSet<>();
-    for (String q : o.queries()) {
-      tables.addAll(TpcdsQueries.tables(TpcdsQueries.text(q)));
+    try {
+      for (String q : o.queries()) {
+        tables.addAll(TpcdsQueries.tables(TpcdsQueries.text(q)));
+      }
+    } catch (RuntimeException e) {
+      stderr.println("error: " + e.getMessage());
+      return 1;
     }
     Path dataDir = o.dataDir();
     if (o.data() != null) {
