@@ -31,6 +31,10 @@ public final class BlockConf {
   public static final ConfigKey<Boolean> CHECKSUM = ConfigKey.bool(PREFIX + "checksum", true,
       "Server: compute a CRC32C of each block when it is published. Client: verify it; a mismatch is"
           + " fetched again once, then reported as a corrupt block, never delivered.");
+  public static final ConfigKey<Boolean> SHM_IN_PLACE = ConfigKey.bool(PREFIX + "shmInPlace", true,
+      "Client: read blocks served over shm where they lie in the peer's arena instead of copying them into a"
+          + " receive buffer (no copy, no spill file for large blocks). A block whose region is freed while it is"
+          + " read ends its stream with an IOException; false copies every block.");
   public static final ConfigKey<Long> LOCATE_BATCH = ConfigKey.size(PREFIX + "locateBatch", "1024",
       "Block ids per locate request (one round trip each).");
   public static final ConfigKey<String> SPILL_DIR = ConfigKey.string(PREFIX + "spillDir", "",

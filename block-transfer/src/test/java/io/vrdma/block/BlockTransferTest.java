@@ -115,6 +115,49 @@ class BlockTransferTest {
     }
   }
 
+  /** What a reader gets from a block it holds across the drop of its namespace: its bytes or its failure. */
+  private static Object readAfterDrop(boolean inPlace, Path dir) throws Exception {
+    try (BlockFixture f = BlockFixture.forTier(dir, Tier.SHM, Map.of(BlockConf.SHM_IN_PLACE.name(),
+        Boolean.toString(inPlace)))) {
+      f.server.createNamespace(NS, null);
+      long[] sizes = {300_000, 5_000};
+      List<String> ids = f.publish(NS, "b", 9, sizes);
+      Map<String, FetchedBlock> held = new java.util.concurrent.ConcurrentHashMap<>();
+      fetch(f, NS, null, ids, new BlockFetchListener() {
+        @Override
+        public void onBlockFetchSuccess(String blockId, FetchedBlock block) {
+          held.put(blockId, block);
+        }
+
+        @Override
+        public void onBlockFetchFailure(String blockId, Throwable cause) {
+          throw new AssertionError(blockId + " failed", cause);
+        }
+      }).get(30, TimeUnit.SECONDS);
+      assertEquals(305_000L, f.client.metrics().bytes(Tier.SHM));
+      f.server.dropNamespace(NS);
+      try (FetchedBlock block = held.get("b0"); var in = block.createInputStream()) {
+        byte[] bytes = in.readAllBytes();
+        assertNull(Patterns.mismatch(9, 0, java.nio.ByteBuffer.wrap(bytes), 0, 300_000));
+        return bytes;
+      } catch (java.io.IOException e) {
+        return e;
+      } finally {
+        held.get("b1").release();
+      }
+    }
+  }
+
+  @Test
+  void aBlockReadInPlaceWhoseRegionIsFreedMeanwhileFailsAtItsEndInsteadOfPassingOffOtherBytes() throws Exception {
+    Object inPlace = readAfterDrop(true, dir);
+    assertInstanceOf(java.io.IOException.class, inPlace, "an in-place block outlived its region unnoticed");
+    assertTrue(((Exception) inPlace).getMessage().contains("changed while it was read in place"),
+        ((Exception) inPlace).getMessage());
+    // copied blocks are the reader's own: the same drop leaves them whole
+    assertInstanceOf(byte[].class, readAfterDrop(false, dir));
+  }
+
   @Test
   void droppingANamespaceWhileFetchingFailsItsBlocksCleanlyAndFreesTheArena() throws Exception {
     Map<String, String> slow = Map.of(TransportConf.FAULT_TIER.name(), "shm", TransportConf.FAULT_DELAY.name(), "5ms",

@@ -28,6 +28,9 @@ import scala.Tuple2;
 import scala.Tuple3;
 import scala.collection.Iterator;
 import scala.collection.Seq;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.spark.scheduler.SparkListener;
+import org.apache.spark.scheduler.SparkListenerTaskEnd;
 
 /**
  * spark.authenticate on, with io encryption, zstd and forced spills: jobs still read every remote block over
@@ -55,14 +58,30 @@ class AuthenticatedShuffleTest extends ClusterTest {
   }
 
   @Test
-  void encryptedSpilledShuffleReadsOverShmWithTheSecret() {
+  void encryptedSpilledShuffleReadsOverShmWithTheSecret() throws Exception {
     VrdmaDriverEndpoint.current().resetCounters();
     int n = 20_000;
     Map<Integer, Long> expected = new TreeMap<>();
     for (int i = 0; i < n; i++) {
       expected.merge(i % 211, (long) i, Long::sum);
     }
-    assertEquals(expected, new TreeMap<>(job(n).collectAsMap()));
+    AtomicLong spilled = new AtomicLong();
+    SparkListener spills = new SparkListener() {
+      @Override
+      public void onTaskEnd(SparkListenerTaskEnd end) {
+        if (end.taskMetrics() != null) {
+          spilled.addAndGet(end.taskMetrics().diskBytesSpilled());
+        }
+      }
+    };
+    sc.sc().addSparkListener(spills);
+    try {
+      assertEquals(expected, new TreeMap<>(job(n).collectAsMap()));
+      sc.sc().listenerBus().waitUntilEmpty();
+    } finally {
+      sc.sc().removeSparkListener(spills);
+    }
+    assertTrue(spilled.get() > 0, "no task spilled: the forced-spill setting did not take");
     VrdmaDriverEndpoint driver = VrdmaDriverEndpoint.current();
     assertTrue(driver.total("bytes.shm") > 0, "no bytes over shm");
     assertEquals(0, driver.total("sparkFallbackBlocks"));

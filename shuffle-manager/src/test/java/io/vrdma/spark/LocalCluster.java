@@ -4,7 +4,11 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.UUID;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
 import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaSparkContext;
 
@@ -33,6 +37,28 @@ final class LocalCluster {
         .set("spark.shuffle.vrdma.transport.shm.arenaPath", arena.toString())
         .set("spark.shuffle.vrdma.transport.shm.arenaBytes", "128m")
         .set("spark.shuffle.vrdma.transport.pool.maxBytes", "64m");
+  }
+
+  /**
+   * The lines of an application's executor logs that contain {@code fragment}. In tests each worker of a
+   * local-cluster works in a {@code worker-*} directory under {@code java.io.tmpdir}, deleted when the cluster
+   * stops, and keeps each executor's standard error in {@code <appId>/<executorId>/stderr} there.
+   */
+  static List<String> executorLogLines(String appId, String fragment) {
+    List<String> lines = new ArrayList<>();
+    try (Stream<Path> dirs = Files.find(Path.of(System.getProperty("java.io.tmpdir")), 2,
+        (p, a) -> a.isDirectory() && p.getFileName().toString().equals(appId))) {
+      for (Path app : dirs.collect(Collectors.toList())) {
+        try (Stream<Path> logs = Files.find(app, 2, (p, a) -> p.getFileName().toString().equals("stderr"))) {
+          for (Path log : logs.collect(Collectors.toList())) {
+            Files.readAllLines(log).stream().filter(l -> l.contains(fragment)).forEach(lines::add);
+          }
+        }
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return lines;
   }
 
   static JavaSparkContext start(SparkConf conf) {

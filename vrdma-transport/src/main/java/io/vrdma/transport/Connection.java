@@ -2,6 +2,7 @@ package io.vrdma.transport;
 
 import io.vrdma.transport.buffer.PooledBuffer;
 import java.nio.ByteBuffer;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -28,6 +29,16 @@ public interface Connection extends AutoCloseable {
    */
   CompletableFuture<Void> read(RegionDescriptor region, long offset, int length, PooledBuffer dst,
       int dstOffset);
+
+  /**
+   * A window onto {@code length} bytes from {@code offset} of a remote region, without copying, when the
+   * descriptor's tier maps the peer's memory (shm); empty when bytes must be copied with {@link #read}. See
+   * {@link RegionView} for how long the window can be trusted.
+   *
+   * @throws TransportException when the read would fail: the connection is closed, the region is gone, the
+   *     descriptor is invalid or names a tier this connection lacks
+   */
+  Optional<RegionView> view(RegionDescriptor region, long offset, int length) throws TransportException;
 
   /** Sends a control message; the future gets the peer's answer. The message is read, not kept. */
   CompletableFuture<ByteBuffer> request(ByteBuffer message);

@@ -8,6 +8,7 @@ import io.vrdma.transport.tcp.TcpClientChannel;
 import io.vrdma.transport.tier.DataPath;
 import java.nio.ByteBuffer;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 
 /** A {@link Connection} made by a {@link TransportNode}: the control channel plus a data path per tier. */
@@ -60,6 +61,23 @@ final class NodeConnection implements Connection {
           + " bytes at " + dstOffset + " does not fit a buffer of " + dst.capacity() + " bytes"));
     }
     return path.read(region, offset, length, dst, dstOffset);
+  }
+
+  @Override
+  public Optional<RegionView> view(RegionDescriptor region, long offset, int length) throws TransportException {
+    if (!control.isActive()) {
+      throw new PeerUnavailableException("connection to " + peer + " is closed");
+    }
+    DataPath path = paths.get(region.tier());
+    if (path == null) {
+      throw new InvalidDescriptorException("descriptor is for tier " + region.tier().configName()
+          + ", which the connection to " + peer + " does not have");
+    }
+    if (offset < 0 || length < 0 || offset > region.length() - length) {
+      throw new InvalidDescriptorException("view [" + offset + ", +" + length + ") is outside the region of "
+          + region.length() + " bytes");
+    }
+    return path.view(region, offset, length);
   }
 
   @Override

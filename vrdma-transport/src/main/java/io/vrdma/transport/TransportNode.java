@@ -237,6 +237,12 @@ public final class TransportNode implements AutoCloseable {
     try {
       NodeAdvertisement peer = handshake(channel);
       Tier tier = TierSelector.choose(conf.tiers(), advertisement, peer);
+      String why = TierSelector.whyNotPreferred(conf.tiers(), tier, advertisement, peer);
+      if (!why.isEmpty()) {
+        // once per connection: an operator sees why a pair of nodes runs on a slower tier than it has
+        LOG.info("vRDMA transport: {} with {}; preferred tiers not usable with it: {}", tier.configName(), peer,
+            why);
+      }
       Map<Tier, DataPath> paths = new EnumMap<>(Tier.class);
       for (Tier t : conf.tiers()) {
         if (providers.containsKey(t) && TierSelector.usableBetween(t, advertisement, peer)) {

@@ -7,6 +7,7 @@ import io.vrdma.block.protocol.Messages;
 import io.vrdma.block.protocol.Messages.Location;
 import io.vrdma.transport.Connection;
 import io.vrdma.transport.RegionDescriptor;
+import io.vrdma.transport.RegionView;
 import io.vrdma.transport.Tier;
 import io.vrdma.transport.TransportException;
 import io.vrdma.transport.TransportException.InvalidDescriptorException;
@@ -22,6 +23,7 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
@@ -49,6 +51,7 @@ public final class BlockClient implements AutoCloseable {
 
   private final TransportNode node;
   private final BlockConf conf;
+  private final boolean inPlace;
   private final FlowControl flow;
   private final BlockClientMetrics metrics = new BlockClientMetrics();
   private final Map<String, PeerSession> sessions = new ConcurrentHashMap<>();
@@ -58,6 +61,7 @@ public final class BlockClient implements AutoCloseable {
   public BlockClient(TransportNode node, BlockConf conf) {
     this.node = node;
     this.conf = conf;
+    this.inPlace = conf.get(BlockConf.SHM_IN_PLACE);
     this.flow = new FlowControl(conf.get(BlockConf.MAX_BYTES_IN_FLIGHT), conf.get(BlockConf.MAX_REQUESTS_IN_FLIGHT),
         conf.get(BlockConf.MAX_BYTES_IN_FLIGHT_PER_PEER), conf.get(BlockConf.MAX_REQUESTS_IN_FLIGHT_PER_PEER));
     String dir = conf.get(BlockConf.SPILL_DIR);
@@ -231,8 +235,14 @@ public final class BlockClient implements AutoCloseable {
       Connection connection = fetch.session.current();
       CompletableFuture<FetchedBlock> read;
       try {
-        read = location.length() <= node.bufferPool().maxBufferBytes()
-            ? readIntoBuffer(connection, region) : readIntoSpillFile(connection, region);
+        Optional<RegionView> view = inPlace && location.length() <= Integer.MAX_VALUE
+            ? connection.view(region, location.offset(), (int) location.length()) : Optional.empty();
+        if (view.isPresent()) {
+          read = CompletableFuture.completedFuture(new ViewBlock(id, view.get()));
+        } else {
+          read = location.length() <= node.bufferPool().maxBufferBytes()
+              ? readIntoBuffer(connection, region) : readIntoSpillFile(connection, region);
+        }
       } catch (IOException e) {
         read = CompletableFuture.failedFuture(e);
       }
@@ -307,6 +317,14 @@ public final class BlockClient implements AutoCloseable {
           failed(e);
           return;
         }
+        if (block instanceof ViewBlock inPlaceBlock && actual == location.checksum()) {
+          try {
+            inPlaceBlock.checkStillValid(); // the checksummed bytes were the block's all along
+          } catch (IOException e) {
+            failed(new RegionNotFoundException(e.getMessage()));
+            return;
+          }
+        }
         if (actual != location.checksum()) {
           block.release();
           CorruptBlockException corrupt = new CorruptBlockException("block " + id + " from " + fetch.session.key()
@@ -370,7 +388,7 @@ public final class BlockClient implements AutoCloseable {
 
   private static int crc32c(FetchedBlock block) throws IOException {
     CRC32C crc = new CRC32C();
-    if (block instanceof BufferBlock) {
+    if (block instanceof BufferBlock || block instanceof ViewBlock) {
       crc.update(block.nioByteBuffer());
     } else {
       try (var in = block.createInputStream()) {

@@ -203,9 +203,13 @@ public final class BlockServer implements AutoCloseable {
     return (Map<String, byte[]>) peer.attributes().computeIfAbsent(NONCES, k -> new ConcurrentHashMap<String, byte[]>());
   }
 
+  /** One read buffer per publishing thread: a map output's blocks are checksummed one after another. */
+  private static final ThreadLocal<ByteBuffer> CRC_BUFFER =
+      ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(1 << 20));
+
   private static int crc32c(FileChannel channel, long offset, long length) throws IOException {
     CRC32C crc = new CRC32C();
-    ByteBuffer buf = ByteBuffer.allocateDirect((int) Math.min(1 << 20, Math.max(1, length)));
+    ByteBuffer buf = CRC_BUFFER.get();
     long done = 0;
     while (done < length) {
       buf.clear().limit((int) Math.min(buf.capacity(), length - done));

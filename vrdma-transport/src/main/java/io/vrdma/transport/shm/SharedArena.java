@@ -1,5 +1,6 @@
 package io.vrdma.transport.shm;
 
+import io.vrdma.transport.RegionView;
 import io.vrdma.transport.TransportException;
 import io.vrdma.transport.TransportException.InvalidDescriptorException;
 import io.vrdma.transport.TransportException.RegionNotFoundException;
@@ -269,6 +270,13 @@ public final class SharedArena implements AutoCloseable {
       }
       // Refuse a size that cannot hold one chunk before leaving a useless file behind.
       layout(path, createBytes, chunkBytes, maxProcesses);
+      // The file is sparse: a tmpfs smaller than the arena (a container's private /dev/shm is 64 MiB) would only
+      // fail once it is full, deep inside a registration, after starving every other user of that tmpfs.
+      long free = usableBytes(path);
+      if (free >= 0 && free < createBytes) {
+        throw new TransportException("cannot create shm arena " + path + " of " + createBytes + " bytes: its file"
+            + " system has only " + free + " bytes free (give it a larger tmpfs, or ask for a smaller arena)");
+      }
       try {
         Files.createFile(path, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
         created = true;
@@ -301,6 +309,16 @@ public final class SharedArena implements AutoCloseable {
       return channel.map(FileChannel.MapMode.READ_WRITE, 0, size);
     } catch (IOException e) {
       throw new TransportException("cannot map shm arena " + path + ": " + e, e);
+    }
+  }
+
+  /** Bytes free to this process on the file system that is to hold {@code path}; -1 when that cannot be told. */
+  private static long usableBytes(Path path) {
+    Path dir = path.toAbsolutePath().getParent();
+    try {
+      return dir == null ? -1 : Files.getFileStore(dir).getUsableSpace();
+    } catch (IOException | SecurityException e) {
+      return -1; // creating the file reports what is wrong with the directory
     }
   }
 
@@ -627,6 +645,45 @@ public final class SharedArena implements AutoCloseable {
       int length) throws TransportException {
     int src = validate(owner, address, key, regionLength, offset, length);
     return memory.slice(src, length).asReadOnlyBuffer();
+  }
+
+  /**
+   * A window onto part of a published region, without copying: validated now, and again by each
+   * {@link RegionView#checkValid()}, so a reader that checks after using the bytes knows whether the region
+   * stayed the same all along.
+   *
+   * @throws InvalidDescriptorException when the descriptor or read is malformed, points outside the data
+   *     area, or outside its owner's space
+   * @throws RegionNotFoundException when the region was freed or never published
+   * @throws TransportException when this attachment is closed
+   */
+  public RegionView view(long owner, long address, long key, long regionLength, long offset, int length)
+      throws TransportException {
+    int src = validate(owner, address, key, regionLength, offset, length);
+    ByteBuffer window = memory.slice(src, length).asReadOnlyBuffer();
+    return new RegionView() {
+      @Override
+      public int length() {
+        return length;
+      }
+
+      @Override
+      public ByteBuffer buffer() {
+        return window.duplicate();
+      }
+
+      @Override
+      public void checkValid() throws TransportException {
+        // the reader's loads of the bytes must not drift below the loads of this check
+        VarHandle.acquireFence();
+        if (closed.get()) {
+          throw new TransportException("shm arena " + path + " is closed");
+        }
+        if (length > 0) {
+          checkChunks(owner, address, key, src, length);
+        }
+      }
+    };
   }
 
   /** Checks a read against the descriptor and the chunk table; returns the arena index of its first byte. */

@@ -2,6 +2,7 @@ package io.vrdma.transport.shm;
 
 import io.vrdma.transport.NodeAdvertisement;
 import io.vrdma.transport.RegionDescriptor;
+import io.vrdma.transport.RegionView;
 import io.vrdma.transport.RegionSource;
 import io.vrdma.transport.Tier;
 import io.vrdma.transport.TransportException;
@@ -17,6 +18,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.UUID;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -73,6 +75,11 @@ public final class ShmTier implements TierProvider {
     } catch (IOException | RuntimeException e) {
       region.close();
       throw new TransportException("cannot copy " + source + " into the shm arena: " + e, e);
+    } catch (InternalError e) {
+      // the JVM's report of SIGBUS on mapped memory: the arena's tmpfs has no page left for this chunk
+      region.close();
+      throw new TransportException.ResourceFullException("shm arena " + arena.path() + " cannot take " + source
+          + ": its file system is out of space (" + e.getMessage() + ")");
     }
     region.publish();
     RegionDescriptor descriptor = new RegionDescriptor(Tier.SHM, region.owner(), region.address(), region.key(),
@@ -112,6 +119,12 @@ public final class ShmTier implements TierProvider {
         } catch (TransportException e) {
           return CompletableFuture.failedFuture(e);
         }
+      }
+
+      @Override
+      public Optional<RegionView> view(RegionDescriptor region, long offset, int length) throws TransportException {
+        return Optional.of(arena.view(region.owner(), region.address(), region.key(), region.length(), offset,
+            length));
       }
 
       @Override

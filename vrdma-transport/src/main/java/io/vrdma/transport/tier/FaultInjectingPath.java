@@ -1,8 +1,11 @@
 package io.vrdma.transport.tier;
 
 import io.vrdma.transport.RegionDescriptor;
+import io.vrdma.transport.RegionView;
 import io.vrdma.transport.TransportException;
 import io.vrdma.transport.buffer.PooledBuffer;
+import java.nio.ByteBuffer;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
@@ -54,6 +57,54 @@ public final class FaultInjectingPath implements DataPath {
         view.put(at, (byte) ~view.get(at));
       }
       return x;
+    });
+  }
+
+  /**
+   * Views count as reads: a failing one throws, a delayed one waits, and a corrupted one is a view of a copy with one byte
+   * flipped (whose validity is still the real region's), so the layers above meet the same faults on the
+   * zero-copy path as on the copying one.
+   */
+  @Override
+  public Optional<RegionView> view(RegionDescriptor region, long offset, int length) throws TransportException {
+    long n = reads.incrementAndGet();
+    if (failEvery > 0 && n % failEvery == 0) {
+      throw new TransportException("injected failure of view " + n + " on tier " + region.tier().configName());
+    }
+    if (delayMillis > 0) {
+      try {
+        Thread.sleep(delayMillis); // a view is made in the caller's thread: so is its delay
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new TransportException("interrupted while delaying a view", e);
+      }
+    }
+    Optional<RegionView> real = delegate.view(region, offset, length);
+    if (real.isEmpty()) {
+      return real;
+    }
+    long ok = successes.incrementAndGet();
+    if (corruptEvery <= 0 || ok % corruptEvery != 0 || length == 0) {
+      return real;
+    }
+    RegionView original = real.get();
+    ByteBuffer copy = ByteBuffer.allocate(length).put(original.buffer()).flip();
+    copy.put(length / 2, (byte) ~copy.get(length / 2));
+    return Optional.of(new RegionView() {
+      @Override
+      public int length() {
+        return length;
+      }
+
+      @Override
+      public ByteBuffer buffer() {
+        return copy.asReadOnlyBuffer();
+      }
+
+      @Override
+      public void checkValid() throws TransportException {
+        original.checkValid();
+      }
     });
   }
 

@@ -12,6 +12,11 @@ class ShmTransportConformanceTest extends TransportConformanceSuite {
   private Path arena;
 
   @Override
+  protected boolean offersViews() {
+    return true;
+  }
+
+  @Override
   protected Tier tier() {
     return Tier.SHM;
   }

@@ -238,6 +238,44 @@ public abstract class TransportConformanceSuite {
     }
   }
 
+  /** Zero-copy views are a tier's option: a tier without them must say so the same way every time. */
+  protected boolean offersViews() {
+    return false;
+  }
+
+  @Test
+  void viewsShowTheRegisteredBytesOrAreAbsentOnTiersThatCopy() throws Exception {
+    try (Connection c = connect(); Registration r = registerFile(5, (1 << 20) + 7)) {
+      RegionDescriptor d = r.descriptor(tier()).orElseThrow();
+      java.util.Optional<io.vrdma.transport.RegionView> view = c.view(d, 4099, 70_001);
+      assertEquals(offersViews(), view.isPresent(), "tier " + tier() + " views");
+      if (view.isPresent()) {
+        assertEquals(70_001, view.get().length());
+        assertNull(Patterns.mismatch(5, 4099, view.get().buffer(), 0, 70_001));
+        view.get().checkValid();
+        assertTrue(view.get().buffer().isReadOnly(), "a view must not let a reader write a peer's region");
+      }
+      assertInstanceOf(InvalidDescriptorException.class,
+          assertThrows(TransportException.class, () -> c.view(d, d.length() - 10, 11)));
+    }
+  }
+
+  @Test
+  void aViewOfARegionFreedWhileInUseFailsItsCheck() throws Exception {
+    try (Connection c = connect()) {
+      Registration r = registerFile(6, 100_000);
+      RegionDescriptor d = r.descriptor(tier()).orElseThrow();
+      java.util.Optional<io.vrdma.transport.RegionView> view = c.view(d, 0, 100_000);
+      r.close();
+      if (view.isPresent()) {
+        assertInstanceOf(RegionNotFoundException.class, assertThrows(TransportException.class,
+            () -> view.get().checkValid()));
+        assertInstanceOf(RegionNotFoundException.class, assertThrows(TransportException.class,
+            () -> c.view(d, 0, 100)));
+      }
+    }
+  }
+
   @Test
   void readOfFreedRegionFails() throws Exception {
     try (Connection c = connect(); PooledBuffer buf = client.bufferPool().acquire(100)) {

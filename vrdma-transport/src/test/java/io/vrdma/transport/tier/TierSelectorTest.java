@@ -55,6 +55,27 @@ class TierSelectorTest {
   }
 
   @Test
+  void whyNotPreferredNamesTheArenaMismatchAndTiersThePeerLacks() {
+    byte[] arena1 = ByteBuffer.allocate(16).putLong(1).putLong(2).array();
+    byte[] arena2 = ByteBuffer.allocate(16).putLong(3).putLong(4).array();
+    NodeAdvertisement local = node(Tier.SHM, arena1, Tier.VERBS, new byte[0], Tier.TCP, new byte[0]);
+    assertEquals("shm: arenas differ (here 00000000-0000-0001-0000-000000000002, peer"
+        + " 00000000-0000-0003-0000-000000000004): not co-resident; verbs: the peer has none",
+        TierSelector.whyNotPreferred(DEFAULT_ORDER, Tier.TCP, local, node(Tier.SHM, arena2, Tier.TCP, new byte[0])));
+    assertEquals("shm: the peer has none",
+        TierSelector.whyNotPreferred(DEFAULT_ORDER, Tier.VERBS, local, node(Tier.VERBS, new byte[0])));
+  }
+
+  @Test
+  void whyNotPreferredIsEmptyForTheFirstTierAndSkipsTiersOffHere() {
+    NodeAdvertisement shmAndTcp = node(Tier.SHM, ARENA_A, Tier.TCP, new byte[0]);
+    assertEquals("", TierSelector.whyNotPreferred(DEFAULT_ORDER, Tier.SHM, shmAndTcp, shmAndTcp));
+    NodeAdvertisement tcpOnly = node(Tier.TCP, new byte[0]);
+    assertEquals("", TierSelector.whyNotPreferred(DEFAULT_ORDER, Tier.TCP, tcpOnly, shmAndTcp),
+        "shm and verbs are off here: the start-up line says why, not every connection");
+  }
+
+  @Test
   void advertisementSurvivesSerialization() throws Exception {
     NodeAdvertisement adv = node(Tier.SHM, ARENA_A, Tier.TCP, new byte[0]);
     assertEquals(adv, NodeAdvertisement.fromBytes(ByteBuffer.wrap(adv.toBytes())));

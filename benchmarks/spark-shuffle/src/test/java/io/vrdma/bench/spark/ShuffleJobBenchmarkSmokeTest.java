@@ -35,8 +35,11 @@ class ShuffleJobBenchmarkSmokeTest {
     String md = Files.readString(out.resolve(ShuffleJobBenchmark.REPORT_MD));
     String number = "[0-9]+(\\.[0-9]+)?";
     for (String config : new String[] {"stock", "vrdma-shm"}) {
-      assertTrue(Pattern.compile("\\| " + config + " \\| " + number + " \\| " + number + " \\| " + number + " \\| "
-          + number + " \\| " + number + " \\|").matcher(md).find(), config + " missing in\n" + md);
+      java.util.regex.Matcher row = Pattern.compile("\\| " + config + " \\| " + number + " \\| " + number + " \\| "
+          + number + " \\| (" + number + ") \\| " + number + " \\| " + number + " \\|").matcher(md);
+      assertTrue(row.find(), config + " missing in\n" + md);
+      // the executor JVMs were found and measured: a job cannot cost them no CPU at all
+      assertTrue(Double.parseDouble(row.group(4)) > 0, config + " has no executor CPU in\n" + md);
     }
     assertTrue(md.contains("All rounds' checksums equal"), md);
   }

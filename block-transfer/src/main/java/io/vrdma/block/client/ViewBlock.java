@@ -1,0 +1,96 @@
+package io.vrdma.block.client;
+
+import io.vrdma.transport.RegionView;
+import io.vrdma.transport.TransportException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+
+/**
+ * A block read in place from the peer's shm arena, never copied into a receive buffer. Its stream checks at its
+ * end (or when closed, whichever comes first) that the region is still the one it was opened on, so a region
+ * freed while it was read (its shuffle dropped, its owner died and was reclaimed) ends the stream with an
+ * {@link IOException} instead of passing another region's bytes off as the block's.
+ */
+final class ViewBlock extends RefCounted {
+  private final RegionView view;
+
+  ViewBlock(String blockId, RegionView view) {
+    super(blockId);
+    this.view = view;
+  }
+
+  @Override
+  public long size() {
+    return view.length();
+  }
+
+  /** The bytes in place; checked when asked for, so use them at once (the stream checks after use too). */
+  @Override
+  public ByteBuffer nioByteBuffer() throws IOException {
+    checkStillValid();
+    return view.buffer();
+  }
+
+  @Override
+  public InputStream createInputStream() {
+    ByteBuffer b = view.buffer();
+    return new InputStream() {
+      private boolean checked;
+
+      @Override
+      public int read() throws IOException {
+        if (!b.hasRemaining()) {
+          return atEnd();
+        }
+        return b.get() & 0xff;
+      }
+
+      @Override
+      public int read(byte[] dst, int off, int len) throws IOException {
+        if (len == 0) {
+          return 0;
+        }
+        if (!b.hasRemaining()) {
+          return atEnd();
+        }
+        int n = Math.min(len, b.remaining());
+        b.get(dst, off, n);
+        return n;
+      }
+
+      @Override
+      public int available() {
+        return b.remaining();
+      }
+
+      /** Readers that stop before the end (a codec that knows its last frame) still learn on closing. */
+      @Override
+      public void close() throws IOException {
+        atEnd();
+      }
+
+      private int atEnd() throws IOException {
+        if (!checked) {
+          checkStillValid();
+          checked = true;
+        }
+        return -1;
+      }
+    };
+  }
+
+  /** Throws when the region was freed since the view was made: the bytes read through it are not the block's. */
+  void checkStillValid() throws IOException {
+    try {
+      view.checkValid();
+    } catch (TransportException e) {
+      throw new IOException("block " + blockId() + " changed while it was read in place: " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  void deallocate() {
+    // the bytes are the peer's; nothing of ours to free
+  }
+}
