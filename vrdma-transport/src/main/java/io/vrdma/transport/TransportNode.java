@@ -19,7 +19,7 @@ import io.vrdma.transport.tier.TierAvailability;
 import io.vrdma.transport.tier.TierProvider;
 import io.vrdma.transport.tier.TierRegistration;
 import io.vrdma.transport.tier.TierSelector;
-import io.vrdma.transport.tier.VerbsProbe;
+import io.vrdma.transport.verbs.VerbsTier;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.ByteBuffer;
@@ -78,7 +78,8 @@ public final class TransportNode implements AutoCloseable {
         ch.pipeline()
             .addLast("frames", new LengthFieldBasedFrameDecoder(maxFrame, 0, Integer.BYTES, 0, Integer.BYTES))
             .addLast("vrdma-server", new TcpServerHandler(TransportNode.this::advertisement,
-                () -> controlHandler, tcpRegistrations, () -> readAuthorizer));
+                () -> controlHandler, tcpRegistrations, () -> readAuthorizer,
+                () -> providers.get(Tier.VERBS) instanceof VerbsTier v ? v::check : null));
       }
     });
     try {
@@ -121,15 +122,21 @@ public final class TransportNode implements AutoCloseable {
       TierProvider provider = switch (tier) {
         case SHM -> ShmTier.open(conf);
         case TCP -> new TcpTier(nodeId, tcpRegistrations, tcp.detail());
-        case VERBS -> null;
+        case VERBS -> openVerbs();
       };
-      if (provider == null) {
-        return VerbsProbe.probe();
-      }
       providers.put(tier, provider);
       return TierAvailability.available(tier, provider.detail());
     } catch (TransportException | RuntimeException e) {
       return TierAvailability.unavailable(tier, e.getMessage(), e);
+    }
+  }
+
+  private TierProvider openVerbs() throws TransportException {
+    try {
+      return VerbsTier.open(conf, nodeId, bufferPool);
+    } catch (LinkageError e) {
+      // a plugin jar without DiSNI (the Spark plugin leaves it to the operator): the tier is off, not the node
+      throw new TransportException("the DiSNI jar (com.ibm.disni:disni:2.1) is not on the class path: " + e, e);
     }
   }
 
@@ -244,10 +251,25 @@ public final class TransportNode implements AutoCloseable {
             why);
       }
       Map<Tier, DataPath> paths = new EnumMap<>(Tier.class);
+      TransportException lastOpenFailure = null;
       for (Tier t : conf.tiers()) {
         if (providers.containsKey(t) && TierSelector.usableBetween(t, advertisement, peer)) {
-          paths.put(t, withFaults(t, providers.get(t).open(peer, channel)));
+          try {
+            paths.put(t, withFaults(t, providers.get(t).open(peer, channel)));
+          } catch (TransportException e) {
+            // e.g. no verbs route to this peer: the next tier carries its reads
+            LOG.warn("{} unusable with {}: {}", t.configName(), peer, e.getMessage());
+            lastOpenFailure = e;
+          }
         }
+      }
+      if (!paths.containsKey(tier)) {
+        Tier next = conf.tiers().stream().filter(paths::containsKey).findFirst().orElse(null);
+        if (next == null) {
+          throw new TransportException("no tier's data path to " + peer + " opens: " + lastOpenFailure.getMessage(),
+              lastOpenFailure);
+        }
+        tier = next;
       }
       NodeConnection connection = new NodeConnection(peer, tier, channel, paths);
       connections.add(connection);

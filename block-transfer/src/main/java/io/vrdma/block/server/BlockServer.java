@@ -53,7 +53,8 @@ public final class BlockServer implements AutoCloseable {
   private final boolean checksum;
   private final Map<String, Namespace> namespaces = new ConcurrentHashMap<>();
   /** tcp registration key → namespace, for the read authorizer. */
-  private final Map<Long, Namespace> byTcpKey = new ConcurrentHashMap<>();
+  /** The namespace of each registration, by the descriptors whose reads the transport asks us about. */
+  private final Map<ServedKey, Namespace> byKey = new ConcurrentHashMap<>();
 
   /**
    * @param authenticate whether every namespace needs a secret and every connection must prove it
@@ -113,9 +114,9 @@ public final class BlockServer implements AutoCloseable {
       throw new TransportException("cannot checksum blocks of " + file + ": " + e, e);
     }
     // known to the read authorizer before any peer can locate it
-    registration.descriptor(Tier.TCP).ifPresent(d -> byTcpKey.put(d.key(), ns));
+    ServedKey.of(registration).forEach(k -> byKey.put(k, ns));
     if (!ns.add(registration, published)) {
-      registration.descriptor(Tier.TCP).ifPresent(d -> byTcpKey.remove(d.key()));
+      ServedKey.of(registration).forEach(byKey::remove);
       registration.close();
       throw new IllegalStateException("namespace " + namespace + " was dropped while publishing");
     }
@@ -126,7 +127,7 @@ public final class BlockServer implements AutoCloseable {
     Namespace ns = namespaces.remove(namespace);
     if (ns != null) {
       for (Registration r : ns.drop()) {
-        r.descriptor(Tier.TCP).ifPresent(d -> byTcpKey.remove(d.key()));
+        ServedKey.of(r).forEach(byKey::remove);
         r.close();
       }
     }
@@ -183,7 +184,7 @@ public final class BlockServer implements AutoCloseable {
     if (authenticate && authenticated(peer).isEmpty()) {
       return false;
     }
-    Namespace ns = byTcpKey.get(descriptor.key());
+    Namespace ns = byKey.get(new ServedKey(descriptor.tier(), descriptor.key()));
     return ns == null || mayAccess(peer, ns.name);
   }
 
@@ -228,6 +229,20 @@ public final class BlockServer implements AutoCloseable {
   public void close() {
     for (String ns : List.copyOf(namespaces.keySet())) {
       dropNamespace(ns);
+    }
+  }
+
+  /**
+   * A registration's key on a tier whose reads pass through the read authorizer: tcp reads, and verbs reads
+   * (whose descriptors the owner confirms before the first one-sided read). Shm reads never reach the owner.
+   */
+  private record ServedKey(Tier tier, long key) {
+    static List<ServedKey> of(Registration registration) {
+      List<ServedKey> keys = new ArrayList<>(2);
+      for (Tier tier : List.of(Tier.TCP, Tier.VERBS)) {
+        registration.descriptor(tier).ifPresent(d -> keys.add(new ServedKey(tier, d.key())));
+      }
+      return keys;
     }
   }
 

@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 
 /**
  * Registered receive buffers in power-of-two size classes, from 4 KiB to a configured maximum, under a
@@ -30,6 +31,7 @@ public final class BufferPool implements AutoCloseable {
   private final AtomicLong allocatedBytes = new AtomicLong();
   private final Map<PooledBuffer, Boolean> outstanding = new ConcurrentHashMap<>();
   private volatile boolean closed;
+  private volatile Consumer<ByteBuffer> freedListener = memory -> { };
 
   /**
    * @param maxBufferBytes largest buffer handed out, a power of two of at least 4096
@@ -79,6 +81,15 @@ public final class BufferPool implements AutoCloseable {
     return buffer;
   }
 
+  /**
+   * Tells {@code listener} about each buffer's memory that this pool lets go of (evicted from the cache,
+   * or dropped when the pool is closed), so that a tier that registered the memory with a device can
+   * deregister it before the memory is reclaimed.
+   */
+  public void onMemoryFreed(Consumer<ByteBuffer> listener) {
+    this.freedListener = listener;
+  }
+
   /** Buffers lent out and not yet released. */
   public int outstandingBuffers() {
     return outstanding.size();
@@ -109,6 +120,7 @@ public final class BufferPool implements AutoCloseable {
     outstanding.remove(buffer);
     if (closed) {
       allocatedBytes.addAndGet(-buffer.capacity());
+      freedListener.accept(buffer.memory());
       return;
     }
     free.get(sizeClass(buffer.capacity())).offerFirst(buffer.memory());
@@ -122,6 +134,7 @@ public final class BufferPool implements AutoCloseable {
       ByteBuffer b;
       while ((b = list.pollFirst()) != null) {
         allocatedBytes.addAndGet(-b.capacity());
+        freedListener.accept(b);
       }
     }
   }
@@ -148,6 +161,7 @@ public final class BufferPool implements AutoCloseable {
       ByteBuffer b = free.get(i).pollLast();
       if (b != null) {
         allocatedBytes.addAndGet(-b.capacity());
+        freedListener.accept(b);
         return true;
       }
     }

@@ -57,6 +57,29 @@ public final class TransportConf {
   public static final ConfigKey<Long> SHM_LIVENESS_TIMEOUT = ConfigKey.millis(PREFIX + "shm.livenessTimeout", "10s",
       "A process whose heartbeat is older than this is taken as dead and its arena space reclaimed.");
 
+  public static final ConfigKey<String> VERBS_ADDRESS = ConfigKey.string(PREFIX + "verbs.address", "",
+      "IP address the verbs tier listens on with rdma_cm: that of a network interface with an RDMA device."
+          + " Empty: the IPv4 address of the first RDMA device's interface (from /sys/class/infiniband).");
+  public static final ConfigKey<Long> VERBS_PORT = ConfigKey.size(PREFIX + "verbs.port", "0",
+      "rdma_cm port of the verbs tier. 0 picks a free port.");
+  public static final ConfigKey<String> VERBS_COMPLETION = ConfigKey.string(PREFIX + "verbs.completion", "channel",
+      "How completions are reaped: 'channel' (a thread blocks on the completion channel until the device"
+          + " signals) or 'poll' (a dedicated thread busy-polls the completion queue: lowest latency, one core).");
+  public static final ConfigKey<Long> VERBS_QUEUE_DEPTH = ConfigKey.size(PREFIX + "verbs.queueDepth", "64",
+      "Work requests per queue pair (send queue depth); capped by the device's max_qp_wr.");
+  public static final ConfigKey<Long> VERBS_READS_IN_FLIGHT = ConfigKey.size(PREFIX + "verbs.maxReadsInFlight", "32",
+      "RDMA READs one queue pair keeps in flight; further reads wait their turn. Capped by queueDepth and the"
+          + " device's max_qp_init_rd_atom.");
+  public static final ConfigKey<Long> VERBS_CQ_SIZE = ConfigKey.size(PREFIX + "verbs.cqSize", "4096",
+      "Entries of the node's completion queue, shared by all its queue pairs: bounds the reads in flight of all"
+          + " connections together (a connection that finds no room falls back to the next tier).");
+  public static final ConfigKey<Long> VERBS_MAX_REGISTERED = ConfigKey.size(PREFIX + "verbs.maxRegisteredBytes", "1g",
+      "Upper bound on the bytes of regions this node registers for peers to read over verbs (pinned memory)."
+          + " With pool.maxBytes it is what RLIMIT_MEMLOCK must allow.");
+  public static final ConfigKey<Long> VERBS_PIECE_BYTES = ConfigKey.size(PREFIX + "verbs.maxPieceBytes", "1g",
+      "Largest single memory registration: a longer region is registered in pieces of this size (DiSNI"
+          + " registers at most 2 GiB - 1 at once).");
+
   public static final ConfigKey<String> FAULT_TIER = ConfigKey.string(PREFIX + "fault.tier", "",
       "Testing only: the tier whose reads the fault injector disturbs (empty: injection off). Lets the layers"
           + " above prove their fallback, retry and corruption handling against a real transport.");
@@ -157,6 +180,24 @@ public final class TransportConf {
       Tier.fromName(get(FAULT_TIER));
     }
     getInt(TCP_MAX_FRAME);
+    String completion = get(VERBS_COMPLETION);
+    if (!completion.equals("channel") && !completion.equals("poll")) {
+      throw new IllegalArgumentException(VERBS_COMPLETION.name() + " = " + completion
+          + " must be 'channel' or 'poll'");
+    }
+    if (get(VERBS_PORT) > 65535) {
+      throw new IllegalArgumentException(VERBS_PORT.name() + " = " + get(VERBS_PORT) + " is not a port");
+    }
+    long piece = get(VERBS_PIECE_BYTES);
+    if (piece < 4096 || piece > Integer.MAX_VALUE) {
+      throw new IllegalArgumentException(VERBS_PIECE_BYTES.name() + " = " + piece
+          + " must be between 4096 and " + Integer.MAX_VALUE + " (2 GiB - 1)");
+    }
+    for (ConfigKey<Long> key : List.of(VERBS_QUEUE_DEPTH, VERBS_READS_IN_FLIGHT, VERBS_CQ_SIZE)) {
+      if (get(key) < 1 || get(key) > (1 << 20)) {
+        throw new IllegalArgumentException(key.name() + " = " + get(key) + " must be between 1 and " + (1 << 20));
+      }
+    }
   }
 
   private static List<Tier> parseTiers(String value) {

@@ -30,6 +30,13 @@ public final class Frames {
   /** Server → client: the bytes of a read, exactly as many as asked. */
   public static final byte READ_DATA = 7;
 
+  /**
+   * Client → server: is this verbs descriptor (its serialized form) a live registration the client may
+   * read? Answered by an empty RESPONSE or an ERROR; the client asks once per descriptor before its
+   * first one-sided read, since an RDMA READ with a bad key may just go unanswered on some devices.
+   */
+  public static final byte VERBS_CHECK = 8;
+
   /** Bytes of a READ payload. */
   public static final int READ_PAYLOAD_BYTES = Long.BYTES + Long.BYTES + Integer.BYTES;
 
@@ -70,6 +77,7 @@ public final class Frames {
       case ERROR -> "ERROR";
       case READ -> "READ";
       case READ_DATA -> "READ_DATA";
+      case VERBS_CHECK -> "VERBS_CHECK";
       default -> "unknown type " + type;
     };
   }

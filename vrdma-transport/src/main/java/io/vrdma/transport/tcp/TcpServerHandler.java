@@ -40,16 +40,26 @@ public final class TcpServerHandler extends SimpleChannelInboundHandler<ByteBuf>
   private final Supplier<ControlHandler> controlHandler;
   private final TcpRegistrations registrations;
   private final Supplier<ReadAuthorizer> readAuthorizer;
+  private final Supplier<DescriptorCheck> verbsCheck;
   private final ConcurrentMap<String, Object> attributes = new ConcurrentHashMap<>();
   private volatile NodeAdvertisement peer;
   private ChannelHandlerContext ctx;
 
   public TcpServerHandler(Supplier<NodeAdvertisement> advertisement, Supplier<ControlHandler> controlHandler,
       TcpRegistrations registrations, Supplier<ReadAuthorizer> readAuthorizer) {
+    this(advertisement, controlHandler, registrations, readAuthorizer, () -> null);
+  }
+
+  /**
+   * @param verbsCheck answers peers' VERBS_CHECK frames: the node's verbs tier, or null when it has none
+   */
+  public TcpServerHandler(Supplier<NodeAdvertisement> advertisement, Supplier<ControlHandler> controlHandler,
+      TcpRegistrations registrations, Supplier<ReadAuthorizer> readAuthorizer, Supplier<DescriptorCheck> verbsCheck) {
     this.advertisement = advertisement;
     this.controlHandler = controlHandler;
     this.registrations = registrations;
     this.readAuthorizer = readAuthorizer;
+    this.verbsCheck = verbsCheck;
   }
 
   @Override
@@ -73,6 +83,7 @@ public final class TcpServerHandler extends SimpleChannelInboundHandler<ByteBuf>
       case Frames.HELLO -> hello(id, frame);
       case Frames.REQUEST -> request(id, frame);
       case Frames.READ -> read(id, frame);
+      case Frames.VERBS_CHECK -> verbsCheck(id, frame);
       default -> refuse("unexpected frame " + Frames.typeName(type) + " from a client");
     }
   }
@@ -115,6 +126,50 @@ public final class TcpServerHandler extends SimpleChannelInboundHandler<ByteBuf>
       ByteBuf out = Frames.header(ctx.alloc(), Frames.RESPONSE, id, response.remaining(), response.remaining());
       ctx.writeAndFlush(out.writeBytes(response));
     });
+  }
+
+  private void verbsCheck(long id, ByteBuf frame) {
+    if (frame.readableBytes() != RegionDescriptor.SERIALIZED_BYTES) {
+      refuse("VERBS_CHECK with a payload of " + frame.readableBytes() + " bytes, expected "
+          + RegionDescriptor.SERIALIZED_BYTES);
+      return;
+    }
+    RegionDescriptor descriptor;
+    try {
+      descriptor = RegionDescriptor.readFrom(frame.nioBuffer());
+    } catch (TransportException e) {
+      ctx.writeAndFlush(Frames.error(ctx.alloc(), id, Frames.ERROR_INVALID, e.getMessage()));
+      return;
+    }
+    ReadAuthorizer authorizer = readAuthorizer.get();
+    if (authorizer != null && !authorizer.mayRead(this, descriptor)) {
+      refuse("verbs reads of " + descriptor + " refused by the read authorizer");
+      return;
+    }
+    DescriptorCheck check = verbsCheck.get();
+    try {
+      if (check == null) {
+        throw new TransportException.RegionNotFoundException("node " + advertisement.get() + " has no verbs tier");
+      }
+      check.check(descriptor);
+    } catch (TransportException.InvalidDescriptorException e) {
+      ctx.writeAndFlush(Frames.error(ctx.alloc(), id, Frames.ERROR_INVALID, e.getMessage()));
+      return;
+    } catch (TransportException e) {
+      ctx.writeAndFlush(Frames.error(ctx.alloc(), id, Frames.ERROR_NOT_FOUND, e.getMessage()));
+      return;
+    }
+    ctx.writeAndFlush(Frames.header(ctx.alloc(), Frames.RESPONSE, id, 0, 0));
+  }
+
+  /** Judges a descriptor that a peer wants to read one-sidedly. */
+  @FunctionalInterface
+  public interface DescriptorCheck {
+    /**
+     * @throws TransportException.RegionNotFoundException when no live registration matches it
+     * @throws TransportException.InvalidDescriptorException when it claims more than the registration has
+     */
+    void check(RegionDescriptor descriptor) throws TransportException;
   }
 
   private void read(long id, ByteBuf frame) {

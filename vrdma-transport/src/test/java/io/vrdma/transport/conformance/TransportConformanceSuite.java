@@ -54,7 +54,8 @@ import org.junit.jupiter.api.io.TempDir;
 public abstract class TransportConformanceSuite {
   /** Largest buffer the tests' pools lend, so that "larger than the largest buffer" is reachable. */
   protected static final int MAX_BUFFER = 64 << 20;
-  protected static final long READ_TIMEOUT_MS = 5_000;
+  /** The nodes' read timeout; a run under full emulation (the VM bench's TCG guest) raises it. */
+  protected static final long READ_TIMEOUT_MS = Long.getLong("vrdma.test.readTimeoutMs", 5_000);
 
   @TempDir
   protected Path dir;

@@ -13,8 +13,12 @@ public final class ChildJvm {
 
   /** Starts {@code mainClass} with {@code key=value} arguments; its standard error goes to ours. */
   public static Process start(Class<?> mainClass, Map<String, String> args) throws IOException {
+    // the verbs tier needs what this JVM was given: DiSNI's export and the path to libdisni
     List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-Xmx512m", "-cp", System.getProperty("java.class.path"), mainClass.getName()));
+        "-Xmx512m", "--add-exports", "java.base/sun.nio.ch=ALL-UNNAMED",
+        "-Djava.library.path=" + System.getProperty("java.library.path", ""),
+        "-Dorg.slf4j.simpleLogger.log.com.ibm.disni=warn",
+        "-cp", System.getProperty("java.class.path"), mainClass.getName()));
     args.forEach((k, v) -> cmd.add(k + "=" + v));
     return new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
   }

@@ -40,7 +40,8 @@ public final class RemotePeer implements AutoCloseable {
     Process process = ChildJvm.start(PeerProcess.class, args);
     CompletableFuture<RemotePeer> ready = CompletableFuture.supplyAsync(() -> parse(process));
     try {
-      return ready.get(60, TimeUnit.SECONDS);
+      // a JVM under full emulation (the VM bench's TCG guest) needs far longer than the default
+      return ready.get(Long.getLong("vrdma.test.peerStartSeconds", 60), TimeUnit.SECONDS);
     } catch (Exception e) {
       process.destroyForcibly();
       throw e;
