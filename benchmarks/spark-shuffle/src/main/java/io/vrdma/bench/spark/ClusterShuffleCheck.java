@@ -193,7 +193,7 @@ public final class ClusterShuffleCheck {
         .set("spark.default.parallelism", Integer.toString(o.partitions()));
     JavaSparkContext sc = new JavaSparkContext(conf);
     try {
-      ShuffleJobBenchmark.MetricsListener listener = new ShuffleJobBenchmark.MetricsListener();
+      SparkVariants.MetricsListener listener = new SparkVariants.MetricsListener();
       sc.sc().addSparkListener(listener);
       long deadline = System.nanoTime() + o.waitSeconds() * 1_000_000_000L;
       while (sc.sc().getExecutorMemoryStatus().size() < o.executors() + 1) { // + the driver's block manager

@@ -1,8 +1,6 @@
 package io.vrdma.bench.spark;
 
-import java.io.IOException;
 import java.io.PrintStream;
-import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -16,16 +14,12 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.UUID;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import org.apache.spark.HashPartitioner;
 import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.executor.TaskMetrics;
 import org.apache.spark.package$;
-import org.apache.spark.scheduler.SparkListener;
-import org.apache.spark.scheduler.SparkListenerTaskEnd;
 import scala.Tuple2;
 
 /**
@@ -43,8 +37,7 @@ import scala.Tuple2;
  */
 public final class ShuffleJobBenchmark {
   static final String REPORT_MD = "spark-shuffle-benchmark.md";
-  static final List<String> CONFIGS = List.of("stock", "stock-hostlocal", "vrdma-shm", "vrdma-tcp");
-  private static final String MANAGER = "io.vrdma.spark.VrdmaShuffleManager";
+  static final List<String> CONFIGS = SparkVariants.ALL;
 
   private static final String USAGE = String.join("\n",
       "usage: ShuffleJobBenchmark [flags]   (mvn -q -pl benchmarks/spark-shuffle exec:exec -Dbench.args=\"flags\")",
@@ -161,7 +154,7 @@ public final class ShuffleJobBenchmark {
       return 0;
     }
     try {
-      prepareSparkHome();
+      SparkVariants.prepareSparkHome();
       Map<String, List<Round>> results = new LinkedHashMap<>();
       for (String c : o.configs()) {
         results.put(c, new ArrayList<>());
@@ -202,26 +195,9 @@ public final class ShuffleJobBenchmark {
     }
   }
 
-  /** Executors of local-cluster inherit java.class.path when spark.testing is set and spark.test.home exists. */
-  private static synchronized void prepareSparkHome() {
-    if (System.getProperty("spark.test.home") != null) {
-      return;
-    }
-    try {
-      Path home = Files.createTempDirectory("vrdma-spark-home");
-      Files.createDirectories(home.resolve("jars"));
-      // Spark's launcher looks for the build of its own Scala line: scala-2.12 for Spark 3.5, 2.13 for Spark 4
-      Files.createDirectories(home.resolve("launcher/target/scala-" + scalaBinaryVersion()));
-      System.setProperty("spark.test.home", home.toString());
-      System.setProperty("spark.testing", "true");
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-  }
-
   /** The Scala line this JVM runs ("2.12", "2.13"), which is the Spark build's. */
   static String scalaBinaryVersion() {
-    return scala.util.Properties.versionNumberString().replaceFirst("^(\\d+\\.\\d+)\\..*$", "$1");
+    return SparkVariants.scalaBinaryVersion();
   }
 
   static SparkConf conf(Options o, String config, Path arena) {
@@ -231,62 +207,16 @@ public final class ShuffleJobBenchmark {
         .set("spark.ui.enabled", "false")
         .set("spark.serializer", "org.apache.spark.serializer.KryoSerializer")
         .set("spark.default.parallelism", Integer.toString(o.partitions()));
-    switch (config) {
-      // Spark 3.5 reads host-local blocks from disk by default (spark.shuffle.readHostLocalDisk=true): with both
-      // executors on one host that is no transfer at all, so "stock" turns it off to move blocks over Netty
-      case "stock" -> conf.set("spark.shuffle.readHostLocalDisk", "false");
-      case "stock-hostlocal" -> conf.set("spark.shuffle.readHostLocalDisk", "true");
-      case "vrdma-shm", "vrdma-tcp" -> conf
-          .set("spark.shuffle.readHostLocalDisk", "false")
-          .set("spark.shuffle.manager", MANAGER)
-          .set("spark.shuffle.vrdma.transport.tiers", config.equals("vrdma-shm") ? "shm,tcp" : "tcp")
-          .set("spark.shuffle.vrdma.transport.shm.arenaPath", arena.toString())
-          .set("spark.shuffle.vrdma.transport.shm.arenaBytes", "1g");
-      default -> throw new IllegalArgumentException(config);
-    }
-    return conf;
-  }
-
-  /** Sums of the task metrics of the tasks that ended since the last reset. */
-  static final class MetricsListener extends SparkListener {
-    final AtomicLong cpuNanos = new AtomicLong();
-    final AtomicLong shuffleWritten = new AtomicLong();
-    final AtomicLong shuffleRead = new AtomicLong();
-    final AtomicLong remoteRead = new AtomicLong();
-
-    @Override
-    public void onTaskEnd(SparkListenerTaskEnd end) {
-      TaskMetrics m = end.taskMetrics();
-      if (m == null) {
-        return;
-      }
-      cpuNanos.addAndGet(m.executorCpuTime());
-      shuffleWritten.addAndGet(m.shuffleWriteMetrics().bytesWritten());
-      shuffleRead.addAndGet(m.shuffleReadMetrics().totalBytesRead());
-      remoteRead.addAndGet(m.shuffleReadMetrics().remoteBytesRead());
-    }
-
-    void reset() {
-      cpuNanos.set(0);
-      shuffleWritten.set(0);
-      shuffleRead.set(0);
-      remoteRead.set(0);
-    }
+    return SparkVariants.apply(conf, config, arena, "1g");
   }
 
   static Round runOne(Options o, String config) throws Exception {
     Path arena = Path.of("/dev/shm", "vrdma-spark-bench-" + UUID.randomUUID());
     JavaSparkContext sc = new JavaSparkContext(conf(o, config, arena));
     try {
-      MetricsListener listener = new MetricsListener();
+      SparkVariants.MetricsListener listener = new SparkVariants.MetricsListener();
       sc.sc().addSparkListener(listener);
-      long deadline = System.nanoTime() + 120_000_000_000L;
-      while (sc.sc().getExecutorMemoryStatus().size() < 3) { // the driver and two executors
-        if (System.nanoTime() > deadline) {
-          throw new IllegalStateException("executors did not register within 120 s");
-        }
-        Thread.sleep(100);
-      }
+      SparkVariants.awaitExecutors(sc.sc(), 2, 120);
       // warm-up: a small shuffle through the same code, untimed
       job(sc, Math.min(o.records(), 4L * o.partitions() * 256), o.valueBytes(), o.partitions());
       sc.sc().listenerBus().waitUntilEmpty();

@@ -1,0 +1,366 @@
+package io.vrdma.bench.tpcds;
+
+import io.vrdma.bench.spark.ShuffleJobBenchmark;
+import io.vrdma.bench.spark.SparkVariants;
+import java.io.PrintStream;
+import java.math.BigDecimal;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.stream.Collectors;
+
+/**
+ * The main job: TPC-DS queries on Spark {@code local-cluster[2,1,<mb>]} under stock shuffle and our manager on shm
+ * and on tcp, the same data and session settings (AQE on), interleaved, rows compared, a report written.
+ *
+ * <p>How it interleaves: a JVM holds one SparkContext and the shuffle manager is fixed when the context starts, so
+ * each variant gets its own driver JVM ({@link VariantDriver}, with its two executors) for the whole run, started
+ * once and in parallel. For every round and every query the coordinator runs the query on each variant in turn,
+ * rotating which goes first, so a noisy minute on the shared machine hits all variants alike, and no variant pays
+ * for more context start-ups than another. Only one query runs at a time; the idle drivers cost memory, not CPU.
+ *
+ * <p>Data: {@code io.trino.tpcds} 1.4 written as Parquet under {@code --cache} (one folder per scale factor),
+ * generated on first use, only the tables the chosen queries read; or an existing folder given by {@code --data}.
+ * Queries: Spark 3.5.9's own TPC-DS texts. Exit 0 whatever the timings (MISSED lines name missed targets), 2 for
+ * bad flags or a missing data folder or table, 1 when a query fails or its rows differ between shuffles.
+ */
+public final class TpcdsBenchmark {
+  static final List<String> DEFAULT_VARIANTS = List.of("stock", "vrdma-shm", "vrdma-tcp");
+
+  private static final String USAGE = String.join("\n",
+      "usage: java @benchmarks/tpcds/target/tpcds.args [flags]",
+      "       java @benchmarks/tpcds/target/tpcds.args --job synthetic [ShuffleJobBenchmark flags]",
+      "TPC-DS on Spark local-cluster[2,1,MB]: stock shuffle vs ours on shm and tcp, interleaved, rows compared.",
+      "  --scale SF             TPC-DS scale factor, fractional allowed (default 0.1)",
+      "  --queries LIST|all     query names, e.g. q3,q64 (default " + String.join(",", TpcdsQueries.DEFAULT) + ");",
+      "                         all: all 103 of Spark's TPC-DS v1.4 queries that the data supports",
+      "  --rounds N             timed rounds; the median per query and shuffle is reported (default 1)",
+      "  --warmup N             untimed rounds of all queries before the timed ones (default 0)",
+      "  --variants LIST        of " + String.join(",", SparkVariants.ALL) + " (default "
+          + String.join(",", DEFAULT_VARIANTS) + ")",
+      "  --cache DIR            generated data goes to DIR/sf<SF>, reused next time (default ~/.cache/vrdma-tpcds)",
+      "  --data DIR             use existing Parquet data in DIR/<table>/ instead (never generated; must exist)",
+      "  --gen-threads N        threads of the local Spark that generates data (default: available processors)",
+      "  --executor-mb N        memory per executor of local-cluster[2,1,N] (default 2048)",
+      "  --driver-mb N          heap of each variant's driver JVM (default 1536)",
+      "  --shuffle-partitions N spark.sql.shuffle.partitions, AQE coalesces them (default 200, Spark's default)",
+      "  --arena SIZE           shm arena per application for our shm tier, Spark size (default 1g)",
+      "  --out DIR              where tpcds-report.md/.csv/.png and logs/ go (default benchmark-results/tpcds)",
+      "  --job tpcds|synthetic  synthetic: the ~1 GB shuffle job of benchmarks/spark-shuffle instead; the flags",
+      "                         after it are that job's (--job synthetic --help lists them); must come first",
+      "  --help                 this text",
+      "Targets: total time of vrdma-shm <= 0.90 x stock; no query of vrdma-shm slower than 1.05 x stock.",
+      "Exit 0 whatever the timings (MISSED lines name missed targets), 2 for bad flags or missing data,",
+      "1 when a query fails or returns different rows under different shuffles.");
+
+  private TpcdsBenchmark() {}
+
+  public static void main(String[] args) {
+    System.exit(run(args, System.out, System.err));
+  }
+
+  /** Parsed flags. {@code data} is null unless {@code --data} was given. */
+  record Options(double scale, List<String> queries, boolean allQueries, int rounds, int warmup,
+      List<String> variants, Path cache, Path data, int genThreads, int executorMb, int driverMb,
+      int shufflePartitions, String arena, Path out) {
+    /** Where the data is read from: {@code --data}, else the cache folder of the scale factor. */
+    Path dataDir() {
+      return data != null ? data : cache.resolve(TpcdsData.scaleName(scale));
+    }
+  }
+
+  static final class BadFlag extends Exception {
+    private static final long serialVersionUID = 1L;
+
+    BadFlag(String message) {
+      super(message);
+    }
+  }
+
+  static Options parse(String[] args) throws BadFlag {
+    double scale = 0.1;
+    List<String> queries = TpcdsQueries.DEFAULT;
+    boolean all = false;
+    int rounds = 1;
+    int warmup = 0;
+    List<String> variants = DEFAULT_VARIANTS;
+    Path cache = Path.of(System.getProperty("user.home"), ".cache", "vrdma-tpcds");
+    Path data = null;
+    int genThreads = Runtime.getRuntime().availableProcessors();
+    int executorMb = 2048;
+    int driverMb = 1536;
+    int shufflePartitions = 200;
+    String arena = "1g";
+    Path out = Path.of("benchmark-results", "tpcds");
+    for (int i = 0; i < args.length; i++) {
+      String flag = args[i];
+      if (flag.equals("--help") || flag.equals("-h")) {
+        return null;
+      }
+      if (i + 1 >= args.length) {
+        throw new BadFlag(flag.startsWith("--") ? flag + " needs a value" : "unknown argument " + flag);
+      }
+      String value = args[++i];
+      switch (flag) {
+        case "--scale" -> {
+          try {
+            scale = Double.parseDouble(value);
+          } catch (NumberFormatException e) {
+            throw new BadFlag("--scale is not a number: " + value);
+          }
+          if (!(scale > 0) || scale > 100_000) {
+            throw new BadFlag("--scale must be > 0 and <= 100000: " + value);
+          }
+        }
+        case "--queries" -> {
+          all = value.equals("all");
+          queries = all ? TpcdsQueries.ALL : list(flag, value, TpcdsQueries.ALL);
+          queries = TpcdsQueries.ordered(new LinkedHashSet<>(queries));
+        }
+        case "--variants" -> variants = list(flag, value, SparkVariants.ALL);
+        case "--rounds" -> rounds = positive(flag, value, 1);
+        case "--warmup" -> warmup = positive(flag, value, 0);
+        case "--cache" -> cache = Path.of(value);
+        case "--data" -> data = Path.of(value);
+        case "--gen-threads" -> genThreads = positive(flag, value, 1);
+        case "--executor-mb" -> executorMb = positive(flag, value, 512);
+        case "--driver-mb" -> driverMb = positive(flag, value, 256);
+        case "--shuffle-partitions" -> shufflePartitions = positive(flag, value, 1);
+        case "--arena" -> {
+          if (!value.matches("[0-9]+[kKmMgG]?")) {
+            throw new BadFlag("--arena is not a size such as 512m or 1g: " + value);
+          }
+          arena = value;
+        }
+        case "--out" -> out = Path.of(value);
+        case "--job" -> throw new BadFlag("--job must come first" + (value.equals("synthetic") || value.equals("tpcds")
+            ? "" : " and be tpcds or synthetic, not " + value));
+        default -> throw new BadFlag("unknown flag " + flag);
+      }
+    }
+    return new Options(scale, queries, all, rounds, warmup, variants, cache, data, genThreads, executorMb, driverMb,
+        shufflePartitions, arena, out);
+  }
+
+  private static List<String> list(String flag, String value, List<String> known) throws BadFlag {
+    List<String> out = Arrays.stream(value.split(",")).map(String::trim).filter(s -> !s.isEmpty()).distinct()
+        .collect(Collectors.toList());
+    if (out.isEmpty()) {
+      throw new BadFlag(flag + ": empty list");
+    }
+    for (String s : out) {
+      if (!known.contains(s)) {
+        throw new BadFlag(flag + ": unknown " + s + (known.size() < 10 ? " (known: " + String.join(",", known) + ")"
+            : " (known: " + known.get(0) + " .. " + known.get(known.size() - 1) + ")"));
+      }
+    }
+    return out;
+  }
+
+  private static int positive(String flag, String value, int min) throws BadFlag {
+    try {
+      int v = Integer.parseInt(value);
+      if (v < min) {
+        throw new BadFlag(flag + " must be >= " + min + ": " + value);
+      }
+      return v;
+    } catch (NumberFormatException e) {
+      throw new BadFlag(flag + " is not a whole number: " + value);
+    }
+  }
+
+  /** Runs the benchmark (or, with {@code --job synthetic} first, the synthetic shuffle job); returns the exit code. */
+  public static int run(String[] args, PrintStream stdout, PrintStream stderr) {
+    if (args.length >= 2 && args[0].equals("--job")) {
+      String[] rest = Arrays.copyOfRange(args, 2, args.length);
+      switch (args[1]) {
+        case "synthetic":
+          return ShuffleJobBenchmark.run(rest, stdout, stderr);
+        case "tpcds":
+          args = rest;
+          break;
+        default:
+          stderr.println("error: --job must be tpcds or synthetic, not " + args[1] + " (--help for usage)");
+          return 2;
+      }
+    }
+    Options o;
+    try {
+      o = parse(args);
+    } catch (BadFlag e) {
+      stderr.println("error: " + e.getMessage() + " (--help for usage)");
+      return 2;
+    }
+    if (o == null) {
+      stdout.println(USAGE);
+      return 0;
+    }
+    Set<String> tables = new TreeSet<>();
+    try {
+      for (String q : o.queries()) {
+        tables.addAll(TpcdsQueries.tables(TpcdsQueries.text(q)));
+      }
+    } catch (RuntimeException e) {
+      stderr.println("error: " + e.getMessage());
+      return 1;
+    }
+    Path dataDir = o.dataDir();
+    if (o.data() != null) {
+      if (!Files.isDirectory(o.data())) {
+        stderr.println("error: --data " + o.data() + ": no such directory");
+        return 2;
+      }
+      List<String> missing = tables.stream().filter(t -> !TpcdsData.present(o.data(), t)).collect(Collectors.toList());
+      if (!missing.isEmpty() && !o.allQueries()) {
+        stderr.println("error: --data " + o.data() + " lacks table(s) " + String.join(", ", missing)
+            + " (each must be a Parquet folder with _SUCCESS; leave out --data to generate them)");
+        return 2;
+      }
+      // with --queries all, the queries whose tables are missing are reported as unsupported
+      tables.removeAll(missing);
+    }
+    try {
+      if (o.data() == null) {
+        TpcdsData.generate(dataDir, o.scale(), tables, o.genThreads(), stderr);
+      }
+      return benchmark(o, dataDir, tables, stdout, stderr);
+    } catch (Exception e) {
+      stderr.println("error: " + e.getClass().getSimpleName() + ": " + e.getMessage());
+      return 1;
+    }
+  }
+
+  /** One query's answers per variant, round by round. */
+  static final class QueryResult {
+    final String query;
+    final Map<String, List<VariantProcess.Answer>> answers = new LinkedHashMap<>();
+    String unsupported;
+    final List<String> failures = new ArrayList<>();
+
+    QueryResult(String query, List<String> variants) {
+      this.query = query;
+      for (String v : variants) {
+        answers.put(v, new ArrayList<>());
+      }
+    }
+  }
+
+  static int benchmark(Options o, Path dataDir, Set<String> tables, PrintStream stdout, PrintStream stderr)
+      throws Exception {
+    Path logs = o.out().resolve("logs");
+    Files.createDirectories(logs);
+    List<VariantProcess> drivers = new ArrayList<>();
+    long startAll = System.nanoTime();
+    ExecutorService starter = Executors.newFixedThreadPool(o.variants().size());
+    try {
+      stderr.printf(Locale.ROOT, "starting %d Spark applications on local-cluster[2,1,%d] (%s); logs in %s%n",
+          o.variants().size(), o.executorMb(), String.join(", ", o.variants()), logs);
+      List<Future<?>> ready = new ArrayList<>();
+      for (String v : o.variants()) {
+        VariantProcess p = VariantProcess.start(v, o.driverMb(), List.of(v, dataDir.toAbsolutePath().toString(),
+            Integer.toString(o.executorMb()), Integer.toString(o.shufflePartitions()), o.arena(),
+            String.join(",", tables)), logs.resolve(v + ".log"));
+        drivers.add(p);
+        ready.add(starter.submit(() -> {
+          p.awaitReady();
+          return null;
+        }));
+      }
+      for (Future<?> f : ready) {
+        f.get();
+      }
+      stderr.printf(Locale.ROOT, "applications ready in %.0f s%n", (System.nanoTime() - startAll) / 1e9);
+
+      Map<String, QueryResult> results = new LinkedHashMap<>();
+      for (String q : o.queries()) {
+        results.put(q, new QueryResult(q, o.variants()));
+      }
+      int totalRounds = o.warmup() + o.rounds();
+      int steps = totalRounds * o.queries().size() * drivers.size();
+      int step = 0;
+      for (int r = 0; r < totalRounds; r++) {
+        boolean timed = r >= o.warmup();
+        int qi = 0;
+        for (String q : o.queries()) {
+          QueryResult qr = results.get(q);
+          for (int k = 0; k < drivers.size(); k++) {
+            // rotate which variant goes first, per round and query
+            VariantProcess d = drivers.get((k + r + qi) % drivers.size());
+            step++;
+            if (qr.unsupported != null) {
+              continue;
+            }
+            VariantProcess.Answer a = d.run(q);
+            String label = String.format(Locale.ROOT, "[%d/%d] %s %s %s", step, steps,
+                timed ? "round " + (r - o.warmup() + 1) : "warm-up " + (r + 1), q, d.variant);
+            switch (a.kind()) {
+              case "OK" -> {
+                if (timed) {
+                  qr.answers.get(d.variant).add(a);
+                }
+                stderr.printf(Locale.ROOT, "%s: %s s, %s rows, shuffle read %s%s%n", label, a.fields()[2],
+                    a.fields()[3], bytes(a.fields()[5]), SparkVariants.isOurs(d.variant)
+                        ? " (tier shm " + bytes(a.fields()[8]) + ", tcp " + bytes(a.fields()[9]) + ")" : "");
+              }
+              case "UNSUPPORTED" -> {
+                qr.unsupported = a.message();
+                stderr.printf(Locale.ROOT, "%s: not supported by the data, skipped: %s%n", label, a.message());
+              }
+              default -> {
+                qr.failures.add(d.variant + ": " + a.message());
+                stderr.printf(Locale.ROOT, "%s: FAILED: %s (see %s)%n", label, a.message(), d.log);
+              }
+            }
+          }
+          qi++;
+        }
+      }
+      Report report = new Report(o, new ArrayList<>(results.values()));
+      String md = report.markdown();
+      stdout.print(md);
+      Files.writeString(o.out().resolve(Report.MD), md);
+      Files.writeString(o.out().resolve(Report.CSV), report.csv());
+      report.chart(o.out().resolve(Report.PNG));
+      stderr.printf(Locale.ROOT, "wrote %s, %s, %s in %s (%.0f s in all)%n", Report.MD, Report.CSV, Report.PNG,
+          o.out(), (System.nanoTime() - startAll) / 1e9);
+      for (String missed : report.missed()) {
+        stdout.println("MISSED: " + missed);
+      }
+      List<String> errors = report.errors();
+      for (String e : errors) {
+        stderr.println("error: " + e);
+      }
+      return errors.isEmpty() ? 0 : 1;
+    } finally {
+      starter.shutdownNow();
+      for (VariantProcess d : drivers) {
+        d.close();
+      }
+    }
+  }
+
+  /** A byte count for a progress line: B, kB or MB (10^3, 10^6). */
+  static String bytes(String count) {
+    long b = Long.parseLong(count);
+    if (b < 1000) {
+      return b + " B";
+    }
+    return b < 1_000_000 ? String.format(Locale.ROOT, "%.1f kB", b / 1e3)
+        : String.format(Locale.ROOT, "%.1f MB", b / 1e6);
+  }
+
+  static String scaleText(double scale) {
+    return new BigDecimal(Double.toString(scale)).stripTrailingZeros().toPlainString();
+  }
+}
