@@ -27,28 +27,7 @@ final class BufferBlock extends RefCounted {
 
   @Override
   public InputStream createInputStream() {
-    ByteBuffer b = nioByteBuffer();
-    return new InputStream() {
-      @Override
-      public int read() {
-        return b.hasRemaining() ? b.get() & 0xff : -1;
-      }
-
-      @Override
-      public int read(byte[] dst, int off, int len) {
-        if (!b.hasRemaining()) {
-          return len == 0 ? 0 : -1;
-        }
-        int n = Math.min(len, b.remaining());
-        b.get(dst, off, n);
-        return n;
-      }
-
-      @Override
-      public int available() {
-        return b.remaining();
-      }
-    };
+    return new BufferInputStream(nioByteBuffer(), () -> { });
   }
 
   @Override

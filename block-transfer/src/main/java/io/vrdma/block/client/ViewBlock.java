@@ -34,50 +34,7 @@ final class ViewBlock extends RefCounted {
 
   @Override
   public InputStream createInputStream() {
-    ByteBuffer b = view.buffer();
-    return new InputStream() {
-      private boolean checked;
-
-      @Override
-      public int read() throws IOException {
-        if (!b.hasRemaining()) {
-          return atEnd();
-        }
-        return b.get() & 0xff;
-      }
-
-      @Override
-      public int read(byte[] dst, int off, int len) throws IOException {
-        if (len == 0) {
-          return 0;
-        }
-        if (!b.hasRemaining()) {
-          return atEnd();
-        }
-        int n = Math.min(len, b.remaining());
-        b.get(dst, off, n);
-        return n;
-      }
-
-      @Override
-      public int available() {
-        return b.remaining();
-      }
-
-      /** Readers that stop before the end (a codec that knows its last frame) still learn on closing. */
-      @Override
-      public void close() throws IOException {
-        atEnd();
-      }
-
-      private int atEnd() throws IOException {
-        if (!checked) {
-          checkStillValid();
-          checked = true;
-        }
-        return -1;
-      }
-    };
+    return new BufferInputStream(view.buffer(), this::checkStillValid);
   }
 
   /** Throws when the region was freed since the view was made: the bytes read through it are not the block's. */
