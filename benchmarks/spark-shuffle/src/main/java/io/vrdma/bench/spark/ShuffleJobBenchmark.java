@@ -195,11 +195,6 @@ public final class ShuffleJobBenchmark {
     }
   }
 
-  /** The Scala line this JVM runs ("2.12", "2.13"), which is the Spark build's. */
-  static String scalaBinaryVersion() {
-    return SparkVariants.scalaBinaryVersion();
-  }
-
   static SparkConf conf(Options o, String config, Path arena) {
     SparkConf conf = new SparkConf()
         .setMaster("local-cluster[2,1," + o.executorMb() + "]")
@@ -338,7 +333,7 @@ public final class ShuffleJobBenchmark {
     StringBuilder md = new StringBuilder();
     md.append(String.format(Locale.ROOT, "Spark %s (Scala %s): %d records x %d B values, %d partitions,"
         + " local-cluster[2,1,%d], %d round(s); median per config%n%n", package$.MODULE$.SPARK_VERSION(),
-        scalaBinaryVersion(), o.records(), o.valueBytes(), o.partitions(), o.executorMb(), o.rounds()));
+        SparkVariants.scalaBinaryVersion(), o.records(), o.valueBytes(), o.partitions(), o.executorMb(), o.rounds()));
     md.append("| config | shuffled GB | wall s | ratio vs stock | CPU s/GB | ratio | task CPU s/GB | target | met? |\n");
     md.append("|---|---:|---:|---:|---:|---:|---:|---|---|\n");
     for (String c : results.keySet()) {
