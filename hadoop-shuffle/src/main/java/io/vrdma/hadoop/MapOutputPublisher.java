@@ -12,6 +12,7 @@ import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -42,13 +43,18 @@ import org.slf4j.LoggerFactory;
  * secret (the password of the job token that the MapReduce AM sends to the {@code mapreduce_shuffle}
  * service) as the namespace secret, so a reducer proves it holds the job token before it learns or reads
  * anything. Map outputs are found where Hadoop's ShuffleHandler finds them, {@code <local
- * dir>/usercache/<user>/appcache/<app>/output/<map attempt>/file.out[.index]}, and published once their
+ * dir>/usercache/<user>/appcache/<app>/output/<map attempt>/file.out[.index]} (the data file and its index
+ * each in any of the local dirs), and published once their
  * index file is complete (its CRC matches); the job's directories are searched every {@link
  * VrdmaShuffleConf#SCAN_INTERVAL} and whenever one of its containers ends. The namespace is dropped when
  * the application stops.
  */
 final class MapOutputPublisher implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(MapOutputPublisher.class);
+
+  /** Hadoop's names of a map task's output and its index (MapOutputFile), in {@code output/<attempt>/}. */
+  private static final String MAP_OUTPUT = "file.out";
+  private static final String MAP_OUTPUT_INDEX = MAP_OUTPUT + ".index";
 
   private final Map<ApplicationId, Job> jobs = new ConcurrentHashMap<>();
   private final JobConf jobConf;
@@ -164,8 +170,15 @@ final class MapOutputPublisher implements AutoCloseable {
     }
   }
 
-  /** Publishes every complete map output of a job that is not published yet. */
+  /**
+   * Publishes every complete map output of a job that is not published yet. A map task's data file and its
+   * index file are placed independently (Hadoop's LocalDirAllocator picks a local dir for each), so on a node
+   * with several local dirs the two are often in different ones: each is looked for in every dir, as Hadoop's
+   * ShuffleHandler does.
+   */
   private void scan(Job job) {
+    Map<String, Path> data = new HashMap<>();
+    Map<String, Path> index = new HashMap<>();
     for (Path dir : localDirs) {
       Path output = dir.resolve("usercache").resolve(job.user()).resolve("appcache").resolve(job.app().toString())
           .resolve("output");
@@ -175,22 +188,31 @@ final class MapOutputPublisher implements AutoCloseable {
       try (DirectoryStream<Path> attempts = Files.newDirectoryStream(output)) {
         for (Path attempt : attempts) {
           String mapAttempt = attempt.getFileName().toString();
-          if (!job.published().contains(mapAttempt) && jobs.containsKey(job.app())) {
-            publish(job, mapAttempt, attempt);
+          if (job.published().contains(mapAttempt)) {
+            continue;
+          }
+          Path d = attempt.resolve(MAP_OUTPUT);
+          Path i = attempt.resolve(MAP_OUTPUT_INDEX);
+          if (Files.isRegularFile(d)) {
+            data.putIfAbsent(mapAttempt, d);
+          }
+          if (Files.isRegularFile(i)) {
+            index.putIfAbsent(mapAttempt, i);
           }
         }
       } catch (IOException | RuntimeException e) {
         LOG.warn("cannot search {} for map outputs", output, e);
       }
     }
+    for (Map.Entry<String, Path> e : index.entrySet()) {
+      Path d = data.get(e.getKey());
+      if (d != null && jobs.containsKey(job.app())) {
+        publish(job, e.getKey(), d, e.getValue());
+      }
+    }
   }
 
-  private void publish(Job job, String mapAttempt, Path attemptDir) {
-    Path data = attemptDir.resolve("file.out");
-    Path index = attemptDir.resolve("file.out.index");
-    if (!Files.isRegularFile(index) || !Files.isRegularFile(data)) {
-      return;
-    }
+  private void publish(Job job, String mapAttempt, Path data, Path index) {
     SpillRecord records;
     try {
       // the map writes the index last; its CRC tells a complete index from one being written

@@ -94,21 +94,30 @@ class MapOutputPublisherTest {
     return ShuffleHandler.serializeServiceData(token);
   }
 
-  /** Writes file.out and file.out.index of a map with the given partitions, as a map task would. */
+  /** Writes file.out and file.out.index of a map with the given partitions in one local dir, as a map task may. */
   private void writeMapOutput(byte[][] partitions) throws IOException {
-    Path attempt = dir.resolve("nm-local-2").resolve("usercache").resolve(USER).resolve("appcache")
-        .resolve(app.toString()).resolve("output").resolve(map.toString());
-    Files.createDirectories(attempt);
+    writeMapOutput(partitions, "nm-local-2", "nm-local-2");
+  }
+
+  /** The same with the data file and the index in the given local dirs (each map output file's dir is chosen alone). */
+  private void writeMapOutput(byte[][] partitions, String dataDir, String indexDir) throws IOException {
+    Path dataAttempt = attemptDir(dataDir);
+    Path indexAttempt = attemptDir(indexDir);
     SpillRecord index = new SpillRecord(partitions.length);
     long offset = 0;
-    try (var out = Files.newOutputStream(attempt.resolve("file.out"))) {
+    try (var out = Files.newOutputStream(dataAttempt.resolve("file.out"))) {
       for (int p = 0; p < partitions.length; p++) {
         out.write(partitions[p]);
         index.putIndex(new IndexRecord(offset, partitions[p].length + 100L, partitions[p].length), p);
         offset += partitions[p].length;
       }
     }
-    index.writeToFile(new org.apache.hadoop.fs.Path(attempt.resolve("file.out.index").toUri()), new JobConf(false));
+    index.writeToFile(new org.apache.hadoop.fs.Path(indexAttempt.resolve("file.out.index").toUri()), new JobConf(false));
+  }
+
+  private Path attemptDir(String localDir) throws IOException {
+    return Files.createDirectories(dir.resolve(localDir).resolve("usercache").resolve(USER).resolve("appcache")
+        .resolve(app.toString()).resolve("output").resolve(map.toString()));
   }
 
   /** Fetches blocks: id → bytes, or → the failure. */
@@ -183,6 +192,18 @@ class MapOutputPublisherTest {
     for (Object v : fetch(BlockIds.namespace(job), secret, ids).values()) {
       assertTrue(v instanceof Throwable, "served after the application stopped: " + v);
     }
+  }
+
+  @Test
+  void aMapOutputWhoseIndexIsInAnotherLocalDirIsServed() throws Exception {
+    byte[][] partitions = {new byte[300], new byte[5000]};
+    new Random(6).nextBytes(partitions[1]);
+    publisher.initializeApplication(new ApplicationInitializationContext(USER, app, serviceData(secret)));
+    writeMapOutput(partitions, "nm-local-1", "nm-local-2");
+
+    Map<String, Object> got = fetchPublished(List.of(BlockIds.data(map, 1), BlockIds.index(map, 1)));
+    assertArrayEquals(partitions[1], (byte[]) got.get(BlockIds.data(map, 1)));
+    assertEquals(300, ByteBuffer.wrap((byte[]) got.get(BlockIds.index(map, 1))).getLong());
   }
 
   @Test

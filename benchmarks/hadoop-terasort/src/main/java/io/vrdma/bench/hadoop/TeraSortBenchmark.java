@@ -403,6 +403,11 @@ public final class TeraSortBenchmark {
       sb.append(String.format(Locale.ROOT, "| %s | %.2f | %.2f | %.2f | %s | %s | %s |%n", e.getKey(), job, shuffle,
           launchShuffle, ratio, target, met));
     }
+    long fellBack = runs.stream().filter(r -> r.config().equals(VRDMA)).mapToLong(Run::fallbackMaps).sum();
+    if (fellBack > 0) {
+      sb.append(String.format(Locale.ROOT, "%nWARNING: %d map outputs of the vrdma runs fell back to Hadoop's HTTP"
+          + " fetcher: those runs timed the fallback, not our path.%n", fellBack));
+    }
     sb.append("\nshuffle s: from the first reducer's shuffle start (its consumer plugin entered) to the last"
         + " one's shuffle finish; from launch: the same span from the first reducer's container launch.\n");
     sb.append("\nPer round (job s / shuffle s / from launch; maps fetched over vrdma / fallen back to HTTP):\n\n");
