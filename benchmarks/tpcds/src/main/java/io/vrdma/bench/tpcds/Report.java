@@ -31,6 +31,7 @@ final class Report {
 
   private static final String BASE = "stock";
   private static final String SHM = "vrdma-shm";
+  private static final String BOUND = "stock-hostlocal";
 
   private final TpcdsBenchmark.Options o;
   private final List<TpcdsBenchmark.QueryResult> results;
@@ -144,6 +145,12 @@ final class Report {
           + " slowest query %s at %.2f x stock (target: none above %.2f: %s).%n", ratio, TOTAL_TARGET,
           ratio <= TOTAL_TARGET ? "met" : "MISSED", worst.query, worstRatio, QUERY_TARGET,
           worstRatio <= QUERY_TARGET ? "met" : "MISSED"));
+    }
+    if (hasRatios() && o.variants().contains(BOUND) && !done.isEmpty()) {
+      md.append(String.format(Locale.ROOT, "%nNo-transfer bound: %s (each reducer reads the other executor's files"
+          + " from disk, nothing moves) total = %.2f x stock%s.%n", BOUND, total(BOUND) / total(BASE),
+          o.variants().contains(SHM) ? String.format(Locale.ROOT, "; vrdma-shm = %.2f x that bound",
+              total(SHM) / total(BOUND)) : ""));
     }
     md.append(String.format(Locale.ROOT, "%nShuffle read MB: bytes read by reduce tasks (local and remote, Spark's task"
         + " metrics); tier MB: bytes our block client moved per tier (the plugin's counters, remote blocks only)."
