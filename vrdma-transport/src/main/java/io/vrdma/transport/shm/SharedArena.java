@@ -139,6 +139,9 @@ public final class SharedArena implements AutoCloseable {
   static final int MAX_CHUNK_BYTES = 1 << 30;
 
   /** Atomic access to the mapping; indexes are byte offsets and must be multiples of 8. */
+  /** Smallest page the kernel backs a mapping with; touching one byte per page backs the whole mapping. */
+  private static final int PAGE_BYTES = 4096;
+
   private static final VarHandle LONG =
       MethodHandles.byteBufferViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
 
@@ -162,6 +165,9 @@ public final class SharedArena implements AutoCloseable {
   private volatile boolean evicted;
   private final ScheduledThreadPoolExecutor heartbeat;
   private volatile Thread heartbeatThread;
+  /** Where {@link #preallocate()} leaves what it read, so that the compiler keeps the reads. */
+  @SuppressWarnings("unused")
+  private volatile long touchSink;
 
   private SharedArena(Path path, MappedByteBuffer memory, long token, SecureRandom random, long heartbeatMillis,
       long livenessMillis) throws TransportException {
@@ -912,6 +918,40 @@ public final class SharedArena implements AutoCloseable {
     boolean released = LONG.compareAndSet(memory, slotWord(slot, S_TOKEN), token, 0L);
     LOG.info("detached from shm arena {}: {} chunks freed{}", path, freed,
         released ? "" : " (its process slot had already been reclaimed)");
+  }
+
+  /**
+   * Makes the kernel back every page of the data area now, by reading one byte of each through this process's
+   * mapping. On tmpfs the first touch of a page allocates and zeroes it, which costs about twice as much as
+   * copying a page's worth of shuffle bytes into it; done here, before registrations need the space, that
+   * cost leaves the map tasks' path, and a file system too small for the arena shows now, not as a failed
+   * registration later. Reading cannot disturb what other processes write meanwhile. Stops early when the
+   * arena is closed. Commits the arena's memory up front, which is what the operator sized it for.
+   *
+   * @return the bytes touched
+   */
+  public long preallocate() {
+    long t0 = System.nanoTime();
+    long end = dataOffset + dataBytes;
+    long touched = 0;
+    long sum = 0;
+    try {
+      for (long at = dataOffset; at < end && !closed.get(); at += PAGE_BYTES) {
+        sum += memory.get((int) at);
+        touched = at + PAGE_BYTES - dataOffset;
+      }
+    } catch (InternalError e) {
+      // the JVM's report of SIGBUS: the file system ran out of pages for the arena
+      LOG.warn("shm arena {}: only {} MiB of {} MiB could be backed by memory, its file system is full ({});"
+          + " registrations beyond that fail and go to the other tiers", path, touched >> 20, dataBytes >> 20,
+          e.getMessage());
+      return touched;
+    }
+    touchSink = sum;
+    touched = Math.min(touched, dataBytes);
+    LOG.info("shm arena {}: {} MiB backed by memory in {} ms", path, touched >> 20,
+        (System.nanoTime() - t0) / 1_000_000);
+    return touched;
   }
 
   // -- for ArenaRegion

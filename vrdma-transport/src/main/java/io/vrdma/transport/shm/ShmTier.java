@@ -38,10 +38,17 @@ public final class ShmTier implements TierProvider {
    * @throws TransportException with a one-line reason when the arena cannot be used
    */
   public static ShmTier open(TransportConf conf) throws TransportException {
-    return new ShmTier(SharedArena.attach(Path.of(conf.get(TransportConf.SHM_ARENA_PATH)),
+    SharedArena arena = SharedArena.attach(Path.of(conf.get(TransportConf.SHM_ARENA_PATH)),
         conf.get(TransportConf.SHM_ARENA_BYTES), conf.getInt(TransportConf.SHM_CHUNK_BYTES),
         conf.getInt(TransportConf.SHM_MAX_PROCESSES), conf.get(TransportConf.SHM_HEARTBEAT),
-        conf.get(TransportConf.SHM_LIVENESS_TIMEOUT)));
+        conf.get(TransportConf.SHM_LIVENESS_TIMEOUT));
+    if (conf.get(TransportConf.SHM_PREALLOCATE)) {
+      // in the background: start-up need not wait, and the first shuffle rarely comes within a second
+      Thread t = new Thread(arena::preallocate, "vrdma-shm-preallocate");
+      t.setDaemon(true);
+      t.start();
+    }
+    return new ShmTier(arena);
   }
 
   /** The arena this tier places regions in. */

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.vrdma.transport.TransportException;
 import io.vrdma.transport.TransportException.InvalidDescriptorException;
@@ -79,6 +80,34 @@ class SharedArenaTest {
     r.writableBuffer().put(pattern(seed, (int) length));
     r.publish();
     return r;
+  }
+
+  /** Bytes the file system has given the file (st_blocks), which a sparse file's holes do not count. */
+  private static long allocatedBytes(Path file) throws Exception {
+    Process p = new ProcessBuilder("stat", "-c", "%b %B", file.toString()).redirectErrorStream(true).start();
+    String[] out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).trim()
+        .split(" ");
+    assertEquals(0, p.waitFor(), String.join(" ", out));
+    return Long.parseLong(out[0]) * Long.parseLong(out[1]);
+  }
+
+  @Test
+  void preallocateBacksTheWholeDataAreaOnTmpfsWithoutChangingABytePublished() throws Exception {
+    Path shm = Path.of("/dev/shm");
+    assumeTrue(Files.isDirectory(shm) && Files.isWritable(shm),
+        "skipped: no writable /dev/shm, and only tmpfs allocates pages on a read of a hole");
+    Path file = shm.resolve("vrdma-test-prealloc-" + java.util.UUID.randomUUID());
+    try (SharedArena arena = SharedArena.attach(file, 8 * MIB, CHUNK, 8, 100, 5_000)) {
+      ArenaRegion region = publish(arena, 3 * CHUNK + 17, 42);
+      assertTrue(allocatedBytes(file) < 2 * MIB, "a new arena file is sparse: " + allocatedBytes(file));
+
+      long dataBytes = (long) arena.chunkCount() * arena.chunkBytes();
+      assertEquals(dataBytes, arena.preallocate());
+      assertTrue(allocatedBytes(file) >= dataBytes, allocatedBytes(file) + " bytes backed, data area " + dataBytes);
+      assertArrayEquals(pattern(42, 3 * CHUNK + 17), read(arena, region));
+    } finally {
+      Files.deleteIfExists(file);
+    }
   }
 
   @Test
