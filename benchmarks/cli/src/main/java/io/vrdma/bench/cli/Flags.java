@@ -217,15 +217,44 @@ public final class Flags {
    *     known names, or their first and last when there are many)
    */
   public List<String> names(List<String> known) {
-    List<String> items = list();
+    return allKnown(list(), known);
+  }
+
+  /**
+   * Checks that each item of a list the current flag gave is one of {@code known}: for a flag whose value is
+   * either a word of its own (such as {@code all}) or a list of names.
+   *
+   * @param items what the flag named, e.g. its {@link #list()}
+   * @param known the names allowed, as the usage lists them
+   * @return {@code items}
+   * @throws BadFlag if an item is unknown (the message lists the known names, or their first and last when there
+   *     are many)
+   */
+  public List<String> allKnown(List<String> items, List<String> known) {
     for (String item : items) {
-      if (!known.contains(item)) {
-        String choices = known.size() < 10 ? String.join(", ", known)
-            : known.get(0) + " .. " + known.get(known.size() - 1);
-        throw new BadFlag(flag() + ": unknown '" + item + "' (known: " + choices + ")");
-      }
+      known(item, known);
     }
     return items;
+  }
+
+  /**
+   * The value, which must be one of {@code known}.
+   *
+   * @param known the values allowed, as the usage lists them
+   * @return the value
+   * @throws BadFlag if the value is missing or not one of {@code known} (the message lists them)
+   */
+  public String oneOf(List<String> known) {
+    return known(value(), known);
+  }
+
+  private String known(String item, List<String> known) {
+    if (!known.contains(item)) {
+      String choices = known.size() < 10 ? String.join(", ", known)
+          : known.get(0) + " .. " + known.get(known.size() - 1);
+      throw new BadFlag(flag() + ": unknown '" + item + "' (known: " + choices + ")");
+    }
+    return item;
   }
 
   /**

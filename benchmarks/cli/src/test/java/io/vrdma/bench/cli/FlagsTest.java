@@ -104,6 +104,18 @@ class FlagsTest {
     assertEquals("--configs names nothing", error(f -> f.names(few), "--configs", ","));
     List<String> many = List.of("q1", "q2", "q3", "q4", "q5", "q6", "q7", "q8", "q9", "q99");
     assertEquals("--queries: unknown 'q0' (known: q1 .. q99)", error(f -> f.names(many), "--queries", "q0"));
+    assertEquals(List.of("q9", "q1"), read(f -> f.allKnown(f.list(), many), "--queries", "q9,q1"));
+    assertEquals("--queries: unknown 'all' (known: q1 .. q99)", error(f -> f.allKnown(f.list(), many), "--queries",
+        "q1,all"));
+  }
+
+  @Test
+  void oneOfTakesASingleKnownValue() {
+    List<String> tiers = List.of("shm", "verbs", "tcp");
+    assertEquals("tcp", read(f -> f.oneOf(tiers), "--expect-tier", "tcp"));
+    assertEquals("--expect-tier: unknown 'shm,tcp' (known: shm, verbs, tcp)", error(f -> f.oneOf(tiers),
+        "--expect-tier", "shm,tcp"));
+    assertEquals("--expect-tier needs a value", error(f -> f.oneOf(tiers), "--expect-tier"));
   }
 
   @Test
