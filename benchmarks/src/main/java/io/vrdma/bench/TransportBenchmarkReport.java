@@ -86,9 +86,6 @@ public final class TransportBenchmarkReport {
     List<Tier> tiers = List.of(Tier.SHM, Tier.TCP);
     Path out = Path.of("benchmark-results");
     Flags f = new Flags(args);
-    if (f.helpRequested()) {
-      return null;
-    }
     while (f.next()) {
       switch (f.flag()) {
         case "--forks" -> forks = f.intAtLeast(0);
@@ -101,7 +98,7 @@ public final class TransportBenchmarkReport {
         default -> throw f.unknown();
       }
     }
-    return new Options(forks, warmup, iterations, time, sizes, tiers, out);
+    return f.helpRequested() ? null : new Options(forks, warmup, iterations, time, sizes, tiers, out);
   }
 
   /** A JMH iteration time: whole seconds, or with a unit (2s, 500ms). */

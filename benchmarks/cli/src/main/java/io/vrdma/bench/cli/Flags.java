@@ -11,9 +11,6 @@ import java.util.Locale;
  *
  * <pre>{@code
  * Flags f = new Flags(args);
- * if (f.helpRequested()) {
- *   return null;
- * }
  * while (f.next()) {
  *   switch (f.flag()) {
  *     case "--rounds" -> rounds = f.positiveInt();
@@ -21,12 +18,17 @@ import java.util.Locale;
  *     default -> throw f.unknown();
  *   }
  * }
+ * return f.helpRequested() ? null : new Options(rounds, out);
  * }</pre>
+ *
+ * <p>{@code --help} (or {@code -h}) anywhere on the line wins: then {@link #next()} stops at once, so that no other
+ * flag is checked, and the parser returns null, which {@link Cli#run} answers with the usage.
  *
  * <p>Every flag takes exactly one value: the runners have no switches besides {@code --help}.
  */
 public final class Flags {
   private final String[] args;
+  private final boolean help;
   /** Index of the next token to read. */
   private int next;
   /** The flag {@link #next()} stopped at. */
@@ -39,6 +41,7 @@ public final class Flags {
    */
   public Flags(String... args) {
     this.args = args.clone();
+    this.help = List.of(args).contains("--help") || List.of(args).contains("-h");
   }
 
   /**
@@ -48,22 +51,17 @@ public final class Flags {
    * @return true if help was asked for
    */
   public boolean helpRequested() {
-    for (String a : args) {
-      if (a.equals("--help") || a.equals("-h")) {
-        return true;
-      }
-    }
-    return false;
+    return help;
   }
 
   /**
    * Moves to the next flag.
    *
-   * @return false at the end of the command line
+   * @return false at the end of the command line, and at once when {@link #helpRequested() help} was asked for
    * @throws BadFlag if the next token is not a flag (does not start with {@code -})
    */
   public boolean next() {
-    if (next >= args.length) {
+    if (help || next >= args.length) {
       flag = null;
       return false;
     }

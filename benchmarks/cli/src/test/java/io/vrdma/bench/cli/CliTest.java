@@ -19,9 +19,6 @@ class CliTest {
   /** A parser of one flag, --rounds N (N >= 1). */
   private static Integer parse(String[] args) {
     Flags f = new Flags(args);
-    if (f.helpRequested()) {
-      return null;
-    }
     int rounds = 3;
     while (f.next()) {
       switch (f.flag()) {
@@ -29,7 +26,7 @@ class CliTest {
         default -> throw f.unknown();
       }
     }
-    return rounds;
+    return f.helpRequested() ? null : rounds;
   }
 
   private static Outcome run(Cli.Runner<Integer> runner, String... args) {

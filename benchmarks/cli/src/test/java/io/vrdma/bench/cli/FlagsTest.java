@@ -38,9 +38,11 @@ class FlagsTest {
   }
 
   @Test
-  void helpAnywhereOnTheLineIsHelp() {
+  void helpAnywhereOnTheLineIsHelpAndStopsTheWalkBeforeAnyCheck() {
     assertTrue(new Flags("--help").helpRequested());
-    assertTrue(new Flags("--rounds", "x", "-h").helpRequested());
+    Flags f = new Flags("stray", "--rounds", "x", "-h");
+    assertTrue(f.helpRequested());
+    assertFalse(f.next());
     assertFalse(new Flags("--rounds", "3").helpRequested());
     assertFalse(new Flags().helpRequested());
   }

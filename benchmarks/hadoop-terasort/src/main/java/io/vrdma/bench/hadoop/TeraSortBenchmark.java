@@ -97,9 +97,6 @@ public final class TeraSortBenchmark {
     List<String> configs = List.of(STOCK, VRDMA);
     Path out = Path.of("target", "terasort-benchmark");
     Flags f = new Flags(args);
-    if (f.helpRequested()) {
-      return null;
-    }
     while (f.next()) {
       switch (f.flag()) {
         case "--rows" -> rows = f.positiveLong();
@@ -110,7 +107,7 @@ public final class TeraSortBenchmark {
         default -> throw f.unknown();
       }
     }
-    return new Options(rows, reducers, rounds, configs, out);
+    return f.helpRequested() ? null : new Options(rows, reducers, rounds, configs, out);
   }
 
   public static void main(String[] args) {

@@ -104,9 +104,6 @@ public final class BlockFetchBenchmark {
     List<String> paths = PATHS;
     Path out = Path.of("benchmark-results");
     Flags f = new Flags(args);
-    if (f.helpRequested()) {
-      return null;
-    }
     while (f.next()) {
       switch (f.flag()) {
         case "--sizes" -> sizes = f.sizes(MAX_BLOCK_BYTES);
@@ -118,7 +115,7 @@ public final class BlockFetchBenchmark {
         default -> throw f.unknown();
       }
     }
-    if (paths.contains("vrdma-shm")) {
+    if (!f.helpRequested() && paths.contains("vrdma-shm")) {
       for (int size : sizes) {
         if (arenaBytes(BlockLayout.of(size, blocksFor(size, blocks))) > MAX_ARENA_BYTES) {
           throw new BadFlag(blocksFor(size, blocks) + " blocks of " + size(size)
@@ -126,7 +123,7 @@ public final class BlockFetchBenchmark {
         }
       }
     }
-    return new Options(sizes, blocks, rounds, warmup, paths, out);
+    return f.helpRequested() ? null : new Options(sizes, blocks, rounds, warmup, paths, out);
   }
 
   static int blocksFor(int blockBytes, Integer blocks) {

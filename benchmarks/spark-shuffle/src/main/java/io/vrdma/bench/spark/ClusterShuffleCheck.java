@@ -60,9 +60,6 @@ public final class ClusterShuffleCheck {
     String expectTier = "shm";
     int waitSeconds = 120;
     Flags f = new Flags(args);
-    if (f.helpRequested()) {
-      return null;
-    }
     while (f.next()) {
       switch (f.flag()) {
         case "--records" -> records = f.positiveLong();
@@ -74,7 +71,7 @@ public final class ClusterShuffleCheck {
         default -> throw f.unknown();
       }
     }
-    return new Options(records, valueBytes, partitions, executors, expectTier, waitSeconds);
+    return f.helpRequested() ? null : new Options(records, valueBytes, partitions, executors, expectTier, waitSeconds);
   }
 
   static int run(String[] args, PrintStream out, PrintStream err) {

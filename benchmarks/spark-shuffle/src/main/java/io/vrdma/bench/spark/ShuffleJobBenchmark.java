@@ -83,9 +83,6 @@ public final class ShuffleJobBenchmark {
     List<String> configs = CONFIGS;
     Path out = Path.of("benchmark-results");
     Flags f = new Flags(args);
-    if (f.helpRequested()) {
-      return null;
-    }
     while (f.next()) {
       switch (f.flag()) {
         case "--records" -> records = f.positiveLong();
@@ -98,7 +95,7 @@ public final class ShuffleJobBenchmark {
         default -> throw f.unknown();
       }
     }
-    return new Options(records, valueBytes, partitions, rounds, configs, executorMb, out);
+    return f.helpRequested() ? null : new Options(records, valueBytes, partitions, rounds, configs, executorMb, out);
   }
 
   /** Runs the benchmark; returns the exit code (also for {@code TpcdsBenchmark --job synthetic}). */

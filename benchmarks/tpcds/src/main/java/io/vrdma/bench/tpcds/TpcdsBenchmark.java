@@ -102,9 +102,6 @@ public final class TpcdsBenchmark {
     String arena = "1g";
     Path out = Path.of("benchmark-results", "tpcds");
     Flags f = new Flags(args);
-    if (f.helpRequested()) {
-      return null;
-    }
     while (f.next()) {
       switch (f.flag()) {
         case "--scale" -> {
@@ -147,8 +144,8 @@ public final class TpcdsBenchmark {
         default -> throw f.unknown();
       }
     }
-    return new Options(scale, queries, all, rounds, warmup, variants, cache, data, genThreads, executorMb, driverMb,
-        shufflePartitions, arena, out);
+    return f.helpRequested() ? null : new Options(scale, queries, all, rounds, warmup, variants, cache, data,
+        genThreads, executorMb, driverMb, shufflePartitions, arena, out);
   }
 
   /** Runs the benchmark (or, with {@code --job synthetic} first, the synthetic shuffle job); returns the exit code. */
