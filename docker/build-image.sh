@@ -17,7 +17,8 @@ if [ "${SKIP_MVN:-0}" != 1 ]; then
   (cd "$root" && mvn -B -ntp -q -pl shuffle-manager,benchmarks/spark-shuffle -am -DskipTests package)
 fi
 plugin="$root/shuffle-manager/target/vrdma-shuffle-manager-plugin.jar"
-job="$(ls "$root"/benchmarks/spark-shuffle/target/vrdma-spark-shuffle-bench-*.jar 2>/dev/null | grep -v -- '-tests' | head -1 || true)"
+# the -job jar: the check job with the one module of ours that Spark's jars and the plugin jar do not hold
+job="$(ls "$root"/benchmarks/spark-shuffle/target/vrdma-spark-shuffle-bench-*-job.jar 2>/dev/null | head -1 || true)"
 for f in "$plugin" "$job"; do
   if [ ! -f "$f" ]; then
     echo "build-image: ${f:-the check job jar} is missing; run without SKIP_MVN=1" >&2

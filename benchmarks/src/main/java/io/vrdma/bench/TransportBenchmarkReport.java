@@ -1,5 +1,8 @@
 package io.vrdma.bench;
 
+import io.vrdma.bench.cli.BadFlag;
+import io.vrdma.bench.cli.Cli;
+import io.vrdma.bench.cli.Flags;
 import io.vrdma.transport.Tier;
 import io.vrdma.transport.TransportNode;
 import io.vrdma.transport.tier.TierAvailability;
@@ -68,37 +71,13 @@ public final class TransportBenchmarkReport {
   record Options(int forks, int warmup, int iterations, TimeValue time, List<Integer> sizes, List<Tier> tiers,
       Path out) {}
 
-  /** Bad command-line input, reported in one line. */
-  static final class UsageException extends Exception {
-    private static final long serialVersionUID = 1L;
-
-    UsageException(String message) {
-      super(message);
-    }
-  }
-
   /** Runs the report; returns the process exit code. */
   static int run(String[] args, PrintStream out, PrintStream err) {
-    Options options;
-    try {
-      if (List.of(args).contains("--help") || List.of(args).contains("-h")) {
-        out.println(USAGE);
-        return 0;
-      }
-      options = parse(args);
-    } catch (UsageException e) {
-      err.println("error: " + e.getMessage() + " (see --help)");
-      return 2;
-    }
-    try {
-      return report(options, out);
-    } catch (RunnerException | IOException e) {
-      err.println("error: the benchmarks could not run: " + e);
-      return 1;
-    }
+    return Cli.run(args, USAGE, out, err, TransportBenchmarkReport::parse, o -> report(o, out));
   }
 
-  static Options parse(String[] args) throws UsageException {
+  /** The options, or null when help was asked for. */
+  static Options parse(String[] args) {
     int forks = 1;
     int warmup = 3;
     int iterations = 5;
@@ -106,44 +85,25 @@ public final class TransportBenchmarkReport {
     List<Integer> sizes = List.of(4096, 65536, 1 << 20, 16 << 20);
     List<Tier> tiers = List.of(Tier.SHM, Tier.TCP);
     Path out = Path.of("benchmark-results");
-    for (int i = 0; i < args.length; i++) {
-      String flag = args[i];
-      if (!flag.startsWith("--")) {
-        throw new UsageException("unexpected argument '" + flag + "'");
-      }
-      if (i + 1 >= args.length) {
-        throw new UsageException(flag.equals("--forks") || flag.equals("--warmup") || flag.equals("--iterations")
-            || flag.equals("--time") || flag.equals("--sizes") || flag.equals("--tiers") || flag.equals("--out")
-            ? flag + " needs a value" : "unknown flag " + flag);
-      }
-      String value = args[++i];
-      switch (flag) {
-        case "--forks" -> forks = count(flag, value, 0);
-        case "--warmup" -> warmup = count(flag, value, 0);
-        case "--iterations" -> iterations = count(flag, value, 1);
-        case "--time" -> time = duration(value);
-        case "--sizes" -> sizes = sizes(value);
-        case "--tiers" -> tiers = tiers(value);
-        case "--out" -> out = Path.of(value);
-        default -> throw new UsageException("unknown flag " + flag);
+    Flags f = new Flags(args);
+    while (f.next()) {
+      switch (f.flag()) {
+        case "--forks" -> forks = f.intAtLeast(0);
+        case "--warmup" -> warmup = f.intAtLeast(0);
+        case "--iterations" -> iterations = f.positiveInt();
+        case "--time" -> time = duration(f);
+        case "--sizes" -> sizes = f.sizes(Workload.MAX_BLOCK_BYTES);
+        case "--tiers" -> tiers = tiers(f);
+        case "--out" -> out = f.path();
+        default -> throw f.unknown();
       }
     }
-    return new Options(forks, warmup, iterations, time, sizes, tiers, out);
+    return f.helpRequested() ? null : new Options(forks, warmup, iterations, time, sizes, tiers, out);
   }
 
-  private static int count(String flag, String value, int min) throws UsageException {
-    try {
-      int n = Integer.parseInt(value.trim());
-      if (n < min) {
-        throw new UsageException(flag + " must be at least " + min + ", got " + value);
-      }
-      return n;
-    } catch (NumberFormatException e) {
-      throw new UsageException(flag + " takes a whole number, got '" + value + "'");
-    }
-  }
-
-  static TimeValue duration(String value) throws UsageException {
+  /** A JMH iteration time: whole seconds, or with a unit (2s, 500ms). */
+  private static TimeValue duration(Flags f) {
+    String value = f.value();
     String v = value.trim().toLowerCase(Locale.ROOT);
     try {
       long n;
@@ -161,58 +121,21 @@ public final class TransportBenchmarkReport {
     } catch (NumberFormatException e) {
       // reported below
     }
-    throw new UsageException("--time takes a positive duration such as 1, 2s or 500ms, got '" + value + "'");
+    throw f.bad("takes a positive duration such as 1, 2s or 500ms, got '" + value + "'");
   }
 
-  static List<Integer> sizes(String value) throws UsageException {
-    List<Integer> out = new ArrayList<>();
-    for (String part : value.split(",")) {
-      String p = part.trim().toLowerCase(Locale.ROOT);
-      if (p.isEmpty()) {
-        continue;
-      }
-      long shift = 0;
-      String digits = p;
-      if (p.endsWith("k") || p.endsWith("m")) {
-        shift = p.endsWith("k") ? 10 : 20;
-        digits = p.substring(0, p.length() - 1);
-      }
-      long bytes;
-      try {
-        bytes = Long.parseLong(digits) << shift;
-      } catch (NumberFormatException e) {
-        throw new UsageException("--sizes takes sizes such as 4k,64k,1m,16m, got '" + part.trim() + "'");
-      }
-      if (bytes < 1 || bytes > Workload.MAX_BLOCK_BYTES) {
-        throw new UsageException("block size " + part.trim() + " is outside 1 byte .. 16m");
-      }
-      if (!out.contains((int) bytes)) {
-        out.add((int) bytes);
-      }
-    }
-    if (out.isEmpty()) {
-      throw new UsageException("--sizes names no size");
-    }
-    return out;
-  }
-
-  static List<Tier> tiers(String value) throws UsageException {
+  private static List<Tier> tiers(Flags f) {
     List<Tier> out = new ArrayList<>();
-    for (String part : value.split(",")) {
-      if (part.isBlank()) {
-        continue;
-      }
+    for (String name : f.list()) {
+      Tier t;
       try {
-        Tier t = Tier.fromName(part);
-        if (!out.contains(t)) {
-          out.add(t);
-        }
+        t = Tier.fromName(name);
       } catch (IllegalArgumentException e) {
-        throw new UsageException(e.getMessage());
+        throw new BadFlag(f.flag() + ": " + e.getMessage());
       }
-    }
-    if (out.isEmpty()) {
-      throw new UsageException("--tiers names no tier");
+      if (!out.contains(t)) {
+        out.add(t);
+      }
     }
     return out;
   }

@@ -1,5 +1,8 @@
 package io.vrdma.bench.hadoop;
 
+import io.vrdma.bench.cli.BadFlag;
+import io.vrdma.bench.cli.Cli;
+import io.vrdma.bench.cli.Flags;
 import io.vrdma.hadoop.VrdmaShuffle;
 import io.vrdma.hadoop.VrdmaShuffleConf;
 import io.vrdma.hadoop.VrdmaShuffleCounter;
@@ -12,7 +15,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -86,76 +88,38 @@ public final class TeraSortBenchmark {
           + " target/terasort-benchmark)",
       "Needs JAVA_HOME (the NodeManager launches containers with $JAVA_HOME/bin/java).");
 
+  /** The options, or null when help was asked for. */
   static Options parse(String[] args) {
     long rows = 2_000_000;
     int reducers = 2;
     int rounds = 3;
     List<String> configs = List.of(STOCK, VRDMA);
     Path out = Path.of("target", "terasort-benchmark");
-    for (int i = 0; i < args.length; i++) {
-      String a = args[i];
-      if (a.equals("--help") || a.equals("-h")) {
-        return null;
-      }
-      if (i + 1 >= args.length) {
-        throw new IllegalArgumentException("missing value for " + a);
-      }
-      String v = args[++i];
-      switch (a) {
-        case "--rows" -> rows = positive(a, v);
-        case "--reducers" -> reducers = (int) positive(a, v);
-        case "--rounds" -> rounds = (int) positive(a, v);
-        case "--configs" -> {
-          configs = Arrays.stream(v.split(",")).map(String::trim).filter(s -> !s.isEmpty()).distinct().toList();
-          for (String c : configs) {
-            if (!c.equals(STOCK) && !c.equals(VRDMA)) {
-              throw new IllegalArgumentException("unknown config " + c + " (stock, vrdma)");
-            }
-          }
-          if (configs.isEmpty()) {
-            throw new IllegalArgumentException("--configs names no config");
-          }
-        }
-        case "--out" -> out = Path.of(v);
-        default -> throw new IllegalArgumentException("unknown option " + a + " (--help)");
+    Flags f = new Flags(args);
+    while (f.next()) {
+      switch (f.flag()) {
+        case "--rows" -> rows = f.positiveLong();
+        case "--reducers" -> reducers = f.positiveInt();
+        case "--rounds" -> rounds = f.positiveInt();
+        case "--configs" -> configs = f.names(List.of(STOCK, VRDMA));
+        case "--out" -> out = f.path();
+        default -> throw f.unknown();
       }
     }
-    return new Options(rows, reducers, rounds, configs, out);
-  }
-
-  private static long positive(String name, String v) {
-    long n;
-    try {
-      n = Long.parseLong(v.replace("_", ""));
-    } catch (NumberFormatException e) {
-      throw new IllegalArgumentException(name + " must be a number, not " + v, e);
-    }
-    if (n <= 0 || n > Integer.MAX_VALUE && !name.equals("--rows")) {
-      throw new IllegalArgumentException(name + " must be a positive number, not " + v);
-    }
-    return n;
+    return f.helpRequested() ? null : new Options(rows, reducers, rounds, configs, out);
   }
 
   public static void main(String[] args) {
-    int code;
-    try {
-      Options o = parse(args);
-      if (o == null) {
-        System.out.println(USAGE);
-        code = 0;
-      } else {
+    // Cli.main ends with System.exit: the minicluster leaves non-daemon threads behind
+    Cli.main(args, USAGE, TeraSortBenchmark::parse, o -> {
+      try {
         run(o);
-        code = 0;
+      } catch (IllegalArgumentException e) {
+        // what run finds unusable before it starts (JAVA_HOME unset) exits 2, as a bad flag does
+        throw new BadFlag(e.getMessage());
       }
-    } catch (IllegalArgumentException e) {
-      System.err.println("error: " + e.getMessage());
-      code = 2;
-    } catch (Exception e) {
-      System.err.println("error: " + e);
-      code = 1;
-    }
-    // the minicluster leaves non-daemon threads behind
-    System.exit(code);
+      return Cli.OK;
+    });
   }
 
   /** MiniMRYarnCluster's serviceInit sets Hadoop's ShuffleHandler; this keeps ours, as a yarn-site.xml does. */

@@ -1,5 +1,8 @@
 package io.vrdma.bench.spark;
 
+import io.vrdma.bench.cli.BadFlag;
+import io.vrdma.bench.cli.Cli;
+import io.vrdma.bench.cli.Flags;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -29,7 +32,7 @@ import java.util.stream.Stream;
 public final class BlockFetchBenchmark {
   static final String REPORT_MD = "block-fetch-benchmark.md";
   static final List<String> PATHS = List.of("spark-netty", "vrdma-shm", "vrdma-tcp");
-  private static final long MAX_BLOCK_BYTES = 16L << 20;
+  private static final int MAX_BLOCK_BYTES = 16 << 20;
   /** The shm arena holds every block of a run: at most 2 GiB - 1 with room for chunk rounding. */
   private static final long MAX_ARENA_BYTES = Integer.MAX_VALUE;
   private static final String[] JVM_OPENS = {"--add-opens=java.base/java.lang=ALL-UNNAMED",
@@ -88,111 +91,39 @@ public final class BlockFetchBenchmark {
     }
   }
 
-  static final class UsageException extends Exception {
-    private static final long serialVersionUID = 1L;
-
-    UsageException(String message) {
-      super(message);
-    }
-  }
-
   static int run(String[] args, PrintStream out, PrintStream err) {
-    Options options;
-    try {
-      if (List.of(args).contains("--help") || List.of(args).contains("-h")) {
-        out.println(USAGE);
-        return 0;
-      }
-      options = parse(args);
-    } catch (UsageException e) {
-      err.println("error: " + e.getMessage() + " (see --help)");
-      return 2;
-    }
-    try {
-      return report(options, out);
-    } catch (Exception e) {
-      err.println("error: the benchmark could not run: " + e);
-      return 1;
-    }
+    return Cli.run(args, USAGE, out, err, BlockFetchBenchmark::parse, o -> report(o, out));
   }
 
-  static Options parse(String[] args) throws UsageException {
+  /** The options, or null when help was asked for. */
+  static Options parse(String[] args) {
     List<Integer> sizes = List.of(4096, 1 << 20);
     Integer blocks = null;
     int rounds = 5;
     int warmup = 3;
     List<String> paths = PATHS;
     Path out = Path.of("benchmark-results");
-    for (int i = 0; i < args.length; i++) {
-      String flag = args[i];
-      if (!List.of("--sizes", "--blocks", "--rounds", "--warmup", "--paths", "--out").contains(flag)) {
-        throw new UsageException(flag.startsWith("-") ? "unknown flag " + flag : "unexpected argument '" + flag + "'");
-      }
-      if (i + 1 >= args.length) {
-        throw new UsageException(flag + " needs a value");
-      }
-      String value = args[++i];
-      switch (flag) {
-        case "--sizes" -> sizes = sizes(value);
-        case "--blocks" -> blocks = count(flag, value, 1);
-        case "--rounds" -> rounds = count(flag, value, 1);
-        case "--warmup" -> warmup = count(flag, value, 0);
-        case "--paths" -> paths = paths(value);
-        default -> out = Path.of(value);
+    Flags f = new Flags(args);
+    while (f.next()) {
+      switch (f.flag()) {
+        case "--sizes" -> sizes = f.sizes(MAX_BLOCK_BYTES);
+        case "--blocks" -> blocks = f.positiveInt();
+        case "--rounds" -> rounds = f.positiveInt();
+        case "--warmup" -> warmup = f.intAtLeast(0);
+        case "--paths" -> paths = f.names(PATHS);
+        case "--out" -> out = f.path();
+        default -> throw f.unknown();
       }
     }
-    if (paths.contains("vrdma-shm")) {
+    if (!f.helpRequested() && paths.contains("vrdma-shm")) {
       for (int size : sizes) {
         if (arenaBytes(BlockLayout.of(size, blocksFor(size, blocks))) > MAX_ARENA_BYTES) {
-          throw new UsageException(blocksFor(size, blocks) + " blocks of " + size(size)
+          throw new BadFlag(blocksFor(size, blocks) + " blocks of " + size(size)
               + " do not fit a shm arena (at most 2 GiB): fewer --blocks");
         }
       }
     }
-    return new Options(sizes, blocks, rounds, warmup, paths, out);
-  }
-
-  private static int count(String flag, String value, int min) throws UsageException {
-    try {
-      int n = Integer.parseInt(value.trim());
-      if (n < min) {
-        throw new UsageException(flag + " must be at least " + min + ", got " + value);
-      }
-      return n;
-    } catch (NumberFormatException e) {
-      throw new UsageException(flag + " needs a whole number, got '" + value + "'");
-    }
-  }
-
-  private static List<Integer> sizes(String value) throws UsageException {
-    List<Integer> sizes = new ArrayList<>();
-    for (String s : value.split(",")) {
-      String t = s.trim().toLowerCase(Locale.ROOT);
-      long unit = t.endsWith("k") ? 1 << 10 : t.endsWith("m") ? 1 << 20 : 1;
-      String digits = unit == 1 ? t : t.substring(0, t.length() - 1);
-      long bytes;
-      try {
-        bytes = Long.parseLong(digits) * unit;
-      } catch (NumberFormatException e) {
-        throw new UsageException("--sizes needs sizes such as 4k,1m, got '" + s + "'");
-      }
-      if (bytes < 1 || bytes > MAX_BLOCK_BYTES) {
-        throw new UsageException("block size " + s + " is out of range (1 byte to 16m)");
-      }
-      sizes.add((int) bytes);
-    }
-    return sizes;
-  }
-
-  private static List<String> paths(String value) throws UsageException {
-    List<String> paths = new ArrayList<>();
-    for (String s : value.split(",")) {
-      if (!PATHS.contains(s.trim())) {
-        throw new UsageException("unknown path '" + s + "' (one of " + String.join(", ", PATHS) + ")");
-      }
-      paths.add(s.trim());
-    }
-    return paths;
+    return f.helpRequested() ? null : new Options(sizes, blocks, rounds, warmup, paths, out);
   }
 
   static int blocksFor(int blockBytes, Integer blocks) {

@@ -1,5 +1,8 @@
 package io.vrdma.bench.spark;
 
+import io.vrdma.bench.cli.BadFlag;
+import io.vrdma.bench.cli.Cli;
+import io.vrdma.bench.cli.Flags;
 import io.vrdma.spark.VrdmaDriverEndpoint;
 import java.io.PrintStream;
 import java.util.ArrayList;
@@ -48,69 +51,38 @@ public final class ClusterShuffleCheck {
     System.exit(run(args, System.out, System.err));
   }
 
-  static Options parse(String[] args) throws ShuffleJobBenchmark.BadFlag {
+  /** The options, or null when help was asked for. */
+  static Options parse(String[] args) {
     long records = 100_000;
     int valueBytes = 1024;
     int partitions = 8;
     int executors = 2;
     String expectTier = "shm";
     int waitSeconds = 120;
-    for (int i = 0; i < args.length; i++) {
-      String flag = args[i];
-      if (flag.equals("--help") || flag.equals("-h")) {
-        return null;
-      }
-      if (i + 1 >= args.length) {
-        throw new ShuffleJobBenchmark.BadFlag(flag.startsWith("--") ? flag + " needs a value"
-            : "unknown argument " + flag);
-      }
-      String value = args[++i];
-      switch (flag) {
-        case "--records" -> records = positive(flag, value);
-        case "--value-bytes" -> valueBytes = (int) Math.min(Integer.MAX_VALUE, positive(flag, value));
-        case "--partitions" -> partitions = (int) Math.min(Integer.MAX_VALUE, positive(flag, value));
-        case "--executors" -> executors = (int) Math.min(Integer.MAX_VALUE, positive(flag, value));
-        case "--wait-s" -> waitSeconds = (int) Math.min(Integer.MAX_VALUE, positive(flag, value));
-        case "--expect-tier" -> {
-          if (!TIERS.contains(value)) {
-            throw new ShuffleJobBenchmark.BadFlag("--expect-tier: " + value + " is not one of " + TIERS);
-          }
-          expectTier = value;
-        }
-        default -> throw new ShuffleJobBenchmark.BadFlag("unknown flag " + flag);
+    Flags f = new Flags(args);
+    while (f.next()) {
+      switch (f.flag()) {
+        case "--records" -> records = f.positiveLong();
+        case "--value-bytes" -> valueBytes = f.positiveInt();
+        case "--partitions" -> partitions = f.positiveInt();
+        case "--executors" -> executors = f.positiveInt();
+        case "--wait-s" -> waitSeconds = f.positiveInt();
+        case "--expect-tier" -> expectTier = f.oneOf(TIERS);
+        default -> throw f.unknown();
       }
     }
-    return new Options(records, valueBytes, partitions, executors, expectTier, waitSeconds);
-  }
-
-  private static long positive(String flag, String value) throws ShuffleJobBenchmark.BadFlag {
-    try {
-      long v = Long.parseLong(value.replace("_", ""));
-      if (v <= 0) {
-        throw new ShuffleJobBenchmark.BadFlag(flag + " must be positive: " + value);
-      }
-      return v;
-    } catch (NumberFormatException e) {
-      throw new ShuffleJobBenchmark.BadFlag(flag + " is not a number: " + value);
-    }
+    return f.helpRequested() ? null : new Options(records, valueBytes, partitions, executors, expectTier, waitSeconds);
   }
 
   static int run(String[] args, PrintStream out, PrintStream err) {
-    Options o;
-    try {
-      o = parse(args);
-    } catch (ShuffleJobBenchmark.BadFlag e) {
-      err.println("error: " + e.getMessage() + " (--help for usage)");
-      return 2;
-    }
-    if (o == null) {
-      out.println(USAGE);
-      return 0;
-    }
+    return Cli.run(args, USAGE, out, err, ClusterShuffleCheck::parse, o -> runBoth(o, out, err));
+  }
+
+  /** The stock run, then the vRDMA run, then the checks; the exit code. */
+  private static int runBoth(Options o, PrintStream out, PrintStream err) {
     SparkConf submitted = new SparkConf();
     if (!submitted.contains("spark.master")) {
-      err.println("error: no spark.master: submit with spark-submit --master spark://<host>:7077");
-      return 2;
+      throw new BadFlag("no spark.master: submit with spark-submit --master spark://<host>:7077");
     }
     try {
       // stock first: the vRDMA run's driver endpoint is then the only one this JVM has seen

@@ -1,5 +1,7 @@
 package io.vrdma.bench.spark;
 
+import io.vrdma.bench.cli.Cli;
+import io.vrdma.bench.cli.Flags;
 import java.io.PrintStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -71,15 +73,8 @@ public final class ShuffleJobBenchmark {
   record Round(double wallSeconds, long processCpuNanos, long taskCpuNanos, long shuffleWritten, long shuffleRead,
       long remoteRead, long checksum) {}
 
-  static final class BadFlag extends Exception {
-    private static final long serialVersionUID = 1L;
-
-    BadFlag(String message) {
-      super(message);
-    }
-  }
-
-  static Options parse(String[] args) throws BadFlag {
+  /** The options, or null when help was asked for. */
+  static Options parse(String[] args) {
     long records = 1_000_000;
     int valueBytes = 1024;
     int partitions = 16;
@@ -87,112 +82,63 @@ public final class ShuffleJobBenchmark {
     int executorMb = 3072;
     List<String> configs = CONFIGS;
     Path out = Path.of("benchmark-results");
-    for (int i = 0; i < args.length; i++) {
-      String flag = args[i];
-      if (flag.equals("--help") || flag.equals("-h")) {
-        return null;
-      }
-      if (i + 1 >= args.length) {
-        throw new BadFlag(flag.startsWith("--") ? flag + " needs a value" : "unknown argument " + flag);
-      }
-      String value = args[++i];
-      switch (flag) {
-        case "--records" -> records = positiveLong(flag, value);
-        case "--value-bytes" -> valueBytes = positiveInt(flag, value);
-        case "--partitions" -> partitions = positiveInt(flag, value);
-        case "--rounds" -> rounds = positiveInt(flag, value);
-        case "--executor-mb" -> executorMb = positiveInt(flag, value);
-        case "--out" -> out = Path.of(value);
-        case "--configs" -> {
-          configs = Arrays.stream(value.split(",")).map(String::trim).filter(s -> !s.isEmpty()).distinct()
-              .collect(Collectors.toList());
-          for (String c : configs) {
-            if (!CONFIGS.contains(c)) {
-              throw new BadFlag("--configs: unknown config " + c + " (known: " + String.join(",", CONFIGS) + ")");
-            }
-          }
-          if (configs.isEmpty()) {
-            throw new BadFlag("--configs: empty list");
-          }
-        }
-        default -> throw new BadFlag("unknown flag " + flag);
+    Flags f = new Flags(args);
+    while (f.next()) {
+      switch (f.flag()) {
+        case "--records" -> records = f.positiveLong();
+        case "--value-bytes" -> valueBytes = f.positiveInt();
+        case "--partitions" -> partitions = f.positiveInt();
+        case "--rounds" -> rounds = f.positiveInt();
+        case "--executor-mb" -> executorMb = f.positiveInt();
+        case "--out" -> out = f.path();
+        case "--configs" -> configs = f.names(CONFIGS);
+        default -> throw f.unknown();
       }
     }
-    return new Options(records, valueBytes, partitions, rounds, configs, executorMb, out);
+    return f.helpRequested() ? null : new Options(records, valueBytes, partitions, rounds, configs, executorMb, out);
   }
 
-  private static long positiveLong(String flag, String value) throws BadFlag {
-    try {
-      long v = Long.parseLong(value.replace("_", ""));
-      if (v <= 0) {
-        throw new BadFlag(flag + " must be positive: " + value);
-      }
-      return v;
-    } catch (NumberFormatException e) {
-      throw new BadFlag(flag + " is not a number: " + value);
-    }
-  }
-
-  private static int positiveInt(String flag, String value) throws BadFlag {
-    long v = positiveLong(flag, value);
-    if (v > Integer.MAX_VALUE) {
-      throw new BadFlag(flag + " too large: " + value);
-    }
-    return (int) v;
-  }
-
+  /** Runs the benchmark; returns the exit code (also for {@code TpcdsBenchmark --job synthetic}). */
   public static int run(String[] args, PrintStream stdout, PrintStream stderr) {
-    Options o;
-    try {
-      o = parse(args);
-    } catch (BadFlag e) {
-      stderr.println("error: " + e.getMessage() + " (--help for usage)");
-      return 2;
+    return Cli.run(args, USAGE, stdout, stderr, ShuffleJobBenchmark::parse, o -> benchmark(o, stdout, stderr));
+  }
+
+  private static int benchmark(Options o, PrintStream stdout, PrintStream stderr) throws Exception {
+    SparkVariants.prepareSparkHome();
+    Map<String, List<Round>> results = new LinkedHashMap<>();
+    for (String c : o.configs()) {
+      results.put(c, new ArrayList<>());
     }
-    if (o == null) {
-      stdout.println(USAGE);
-      return 0;
-    }
-    try {
-      SparkVariants.prepareSparkHome();
-      Map<String, List<Round>> results = new LinkedHashMap<>();
+    for (int r = 0; r < o.rounds(); r++) {
       for (String c : o.configs()) {
-        results.put(c, new ArrayList<>());
+        Round round = runOne(o, c);
+        results.get(c).add(round);
+        stderr.printf(Locale.ROOT, "round %d %s: %.2f s, executor process CPU %.2f s (tasks %.2f s), shuffle"
+            + " written %d B, read %d B (remote %d B), checksum %016x%n", r + 1, c, round.wallSeconds(),
+            round.processCpuNanos() / 1e9, round.taskCpuNanos() / 1e9,
+            round.shuffleWritten(), round.shuffleRead(), round.remoteRead(), round.checksum());
       }
-      for (int r = 0; r < o.rounds(); r++) {
-        for (String c : o.configs()) {
-          Round round = runOne(o, c);
-          results.get(c).add(round);
-          stderr.printf(Locale.ROOT, "round %d %s: %.2f s, executor process CPU %.2f s (tasks %.2f s), shuffle"
-              + " written %d B, read %d B (remote %d B), checksum %016x%n", r + 1, c, round.wallSeconds(),
-              round.processCpuNanos() / 1e9, round.taskCpuNanos() / 1e9,
-              round.shuffleWritten(), round.shuffleRead(), round.remoteRead(), round.checksum());
-        }
-      }
-      long checksum = results.values().iterator().next().get(0).checksum();
-      for (Map.Entry<String, List<Round>> e : results.entrySet()) {
-        for (Round round : e.getValue()) {
-          if (round.checksum() != checksum) {
-            stderr.printf(Locale.ROOT, "error: checksum of %s %016x differs from %016x%n", e.getKey(),
-                round.checksum(), checksum);
-            return 1;
-          }
-        }
-      }
-      String md = report(o, results, checksum);
-      stdout.print(md);
-      Files.createDirectories(o.out());
-      Files.writeString(o.out().resolve(REPORT_MD), md, StandardCharsets.UTF_8);
-      for (String line : md.split("\n")) {
-        if (line.startsWith("| ") && line.endsWith("| no |")) {
-          stdout.println("MISSED: " + line);
-        }
-      }
-      return 0;
-    } catch (Exception e) {
-      stderr.println("error: " + e.getClass().getSimpleName() + ": " + e.getMessage());
-      return 1;
     }
+    long checksum = results.values().iterator().next().get(0).checksum();
+    for (Map.Entry<String, List<Round>> e : results.entrySet()) {
+      for (Round round : e.getValue()) {
+        if (round.checksum() != checksum) {
+          stderr.printf(Locale.ROOT, "error: checksum of %s %016x differs from %016x%n", e.getKey(),
+              round.checksum(), checksum);
+          return 1;
+        }
+      }
+    }
+    String md = report(o, results, checksum);
+    stdout.print(md);
+    Files.createDirectories(o.out());
+    Files.writeString(o.out().resolve(REPORT_MD), md, StandardCharsets.UTF_8);
+    for (String line : md.split("\n")) {
+      if (line.startsWith("| ") && line.endsWith("| no |")) {
+        stdout.println("MISSED: " + line);
+      }
+    }
+    return 0;
   }
 
   static SparkConf conf(Options o, String config, Path arena) {

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.vrdma.bench.cli.BadFlag;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -90,9 +91,9 @@ class ClusterShuffleCheckTest {
 
   @Test
   void badFlagsAndAMissingMasterExitWith2() throws Exception {
-    assertThrows(ShuffleJobBenchmark.BadFlag.class, () -> ClusterShuffleCheck.parse(new String[] {
+    assertThrows(BadFlag.class, () -> ClusterShuffleCheck.parse(new String[] {
         "--expect-tier", "rdma"}));
-    assertThrows(ShuffleJobBenchmark.BadFlag.class, () -> ClusterShuffleCheck.parse(new String[] {"--records", "0"}));
+    assertThrows(BadFlag.class, () -> ClusterShuffleCheck.parse(new String[] {"--records", "0"}));
     assertEquals("tcp", ClusterShuffleCheck.parse(new String[] {"--expect-tier", "tcp"}).expectTier());
     ByteArrayOutputStream err = new ByteArrayOutputStream();
     String previous = System.clearProperty("spark.master");

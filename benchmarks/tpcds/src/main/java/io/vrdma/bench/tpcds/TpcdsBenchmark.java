@@ -1,5 +1,8 @@
 package io.vrdma.bench.tpcds;
 
+import io.vrdma.bench.cli.BadFlag;
+import io.vrdma.bench.cli.Cli;
+import io.vrdma.bench.cli.Flags;
 import io.vrdma.bench.spark.ShuffleJobBenchmark;
 import io.vrdma.bench.spark.SparkVariants;
 import java.io.PrintStream;
@@ -37,6 +40,8 @@ import java.util.stream.Collectors;
  */
 public final class TpcdsBenchmark {
   static final List<String> DEFAULT_VARIANTS = List.of("stock", "vrdma-shm", "vrdma-tcp");
+  /** What {@code --job} takes. */
+  private static final List<String> JOBS = List.of("tpcds", "synthetic");
 
   private static final String USAGE = String.join("\n",
       "usage: java @benchmarks/tpcds/target/tpcds.args [flags]",
@@ -80,15 +85,8 @@ public final class TpcdsBenchmark {
     }
   }
 
-  static final class BadFlag extends Exception {
-    private static final long serialVersionUID = 1L;
-
-    BadFlag(String message) {
-      super(message);
-    }
-  }
-
-  static Options parse(String[] args) throws BadFlag {
+  /** The options, or null when help was asked for. */
+  static Options parse(String[] args) {
     double scale = 0.1;
     List<String> queries = TpcdsQueries.DEFAULT;
     boolean all = false;
@@ -103,142 +101,89 @@ public final class TpcdsBenchmark {
     int shufflePartitions = 200;
     String arena = "1g";
     Path out = Path.of("benchmark-results", "tpcds");
-    for (int i = 0; i < args.length; i++) {
-      String flag = args[i];
-      if (flag.equals("--help") || flag.equals("-h")) {
-        return null;
-      }
-      if (i + 1 >= args.length) {
-        throw new BadFlag(flag.startsWith("--") ? flag + " needs a value" : "unknown argument " + flag);
-      }
-      String value = args[++i];
-      switch (flag) {
+    Flags f = new Flags(args);
+    while (f.next()) {
+      switch (f.flag()) {
         case "--scale" -> {
+          String value = f.value();
           try {
             scale = Double.parseDouble(value);
           } catch (NumberFormatException e) {
-            throw new BadFlag("--scale is not a number: " + value);
+            throw f.bad("is not a number: " + value);
           }
           if (!(scale > 0) || scale > 100_000) {
-            throw new BadFlag("--scale must be > 0 and <= 100000: " + value);
+            throw f.bad("must be > 0 and <= 100000: " + value);
           }
         }
         case "--queries" -> {
-          all = value.equals("all");
-          queries = all ? TpcdsQueries.ALL : list(flag, value, TpcdsQueries.ALL);
-          queries = TpcdsQueries.ordered(new LinkedHashSet<>(queries));
+          List<String> named = f.list();
+          all = named.equals(List.of("all"));
+          queries = TpcdsQueries.ordered(new LinkedHashSet<>(all ? TpcdsQueries.ALL
+              : f.allKnown(named, TpcdsQueries.ALL)));
         }
-        case "--variants" -> variants = list(flag, value, SparkVariants.ALL);
-        case "--rounds" -> rounds = positive(flag, value, 1);
-        case "--warmup" -> warmup = positive(flag, value, 0);
-        case "--cache" -> cache = Path.of(value);
-        case "--data" -> data = Path.of(value);
-        case "--gen-threads" -> genThreads = positive(flag, value, 1);
-        case "--executor-mb" -> executorMb = positive(flag, value, 512);
-        case "--driver-mb" -> driverMb = positive(flag, value, 256);
-        case "--shuffle-partitions" -> shufflePartitions = positive(flag, value, 1);
+        case "--variants" -> variants = f.names(SparkVariants.ALL);
+        case "--rounds" -> rounds = f.positiveInt();
+        case "--warmup" -> warmup = f.intAtLeast(0);
+        case "--cache" -> cache = f.path();
+        case "--data" -> data = f.path();
+        case "--gen-threads" -> genThreads = f.positiveInt();
+        case "--executor-mb" -> executorMb = f.intAtLeast(512);
+        case "--driver-mb" -> driverMb = f.intAtLeast(256);
+        case "--shuffle-partitions" -> shufflePartitions = f.positiveInt();
         case "--arena" -> {
-          if (!value.matches("[0-9]+[kKmMgG]?")) {
-            throw new BadFlag("--arena is not a size such as 512m or 1g: " + value);
+          arena = f.value();
+          if (!arena.matches("[0-9]+[kKmMgG]?")) {
+            throw f.bad("is not a size such as 512m or 1g: " + arena);
           }
-          arena = value;
         }
-        case "--out" -> out = Path.of(value);
-        case "--job" -> throw new BadFlag("--job must come first" + (value.equals("synthetic") || value.equals("tpcds")
-            ? "" : " and be tpcds or synthetic, not " + value));
-        default -> throw new BadFlag("unknown flag " + flag);
+        case "--out" -> out = f.path();
+        case "--job" -> {
+          String job = f.value();
+          throw f.bad(JOBS.contains(job) ? "must come first" : "must be tpcds or synthetic, not " + job);
+        }
+        default -> throw f.unknown();
       }
     }
-    return new Options(scale, queries, all, rounds, warmup, variants, cache, data, genThreads, executorMb, driverMb,
-        shufflePartitions, arena, out);
-  }
-
-  private static List<String> list(String flag, String value, List<String> known) throws BadFlag {
-    List<String> out = Arrays.stream(value.split(",")).map(String::trim).filter(s -> !s.isEmpty()).distinct()
-        .collect(Collectors.toList());
-    if (out.isEmpty()) {
-      throw new BadFlag(flag + ": empty list");
-    }
-    for (String s : out) {
-      if (!known.contains(s)) {
-        throw new BadFlag(flag + ": unknown " + s + (known.size() < 10 ? " (known: " + String.join(",", known) + ")"
-            : " (known: " + known.get(0) + " .. " + known.get(known.size() - 1) + ")"));
-      }
-    }
-    return out;
-  }
-
-  private static int positive(String flag, String value, int min) throws BadFlag {
-    try {
-      int v = Integer.parseInt(value);
-      if (v < min) {
-        throw new BadFlag(flag + " must be >= " + min + ": " + value);
-      }
-      return v;
-    } catch (NumberFormatException e) {
-      throw new BadFlag(flag + " is not a whole number: " + value);
-    }
+    return f.helpRequested() ? null : new Options(scale, queries, all, rounds, warmup, variants, cache, data,
+        genThreads, executorMb, driverMb, shufflePartitions, arena, out);
   }
 
   /** Runs the benchmark (or, with {@code --job synthetic} first, the synthetic shuffle job); returns the exit code. */
   public static int run(String[] args, PrintStream stdout, PrintStream stderr) {
-    if (args.length >= 2 && args[0].equals("--job")) {
+    if (args.length >= 2 && args[0].equals("--job") && JOBS.contains(args[1])) {
       String[] rest = Arrays.copyOfRange(args, 2, args.length);
-      switch (args[1]) {
-        case "synthetic":
-          return ShuffleJobBenchmark.run(rest, stdout, stderr);
-        case "tpcds":
-          args = rest;
-          break;
-        default:
-          stderr.println("error: --job must be tpcds or synthetic, not " + args[1] + " (--help for usage)");
-          return 2;
+      if (args[1].equals("synthetic")) {
+        return ShuffleJobBenchmark.run(rest, stdout, stderr);
       }
+      args = rest;
     }
-    Options o;
-    try {
-      o = parse(args);
-    } catch (BadFlag e) {
-      stderr.println("error: " + e.getMessage() + " (--help for usage)");
-      return 2;
-    }
-    if (o == null) {
-      stdout.println(USAGE);
-      return 0;
-    }
+    return Cli.run(args, USAGE, stdout, stderr, TpcdsBenchmark::parse,
+        o -> prepareAndRun(o, stdout, stderr));
+  }
+
+  /** Finds the tables the queries read, checks or generates the data, then runs the benchmark. */
+  private static int prepareAndRun(Options o, PrintStream stdout, PrintStream stderr) throws Exception {
     Set<String> tables = new TreeSet<>();
-    try {
-      for (String q : o.queries()) {
-        tables.addAll(TpcdsQueries.tables(TpcdsQueries.text(q)));
-      }
-    } catch (RuntimeException e) {
-      stderr.println("error: " + e.getMessage());
-      return 1;
+    for (String q : o.queries()) {
+      tables.addAll(TpcdsQueries.tables(TpcdsQueries.text(q)));
     }
     Path dataDir = o.dataDir();
     if (o.data() != null) {
       if (!Files.isDirectory(o.data())) {
-        stderr.println("error: --data " + o.data() + ": no such directory");
-        return 2;
+        throw new BadFlag("--data " + o.data() + ": no such directory");
       }
       List<String> missing = tables.stream().filter(t -> !TpcdsData.present(o.data(), t)).collect(Collectors.toList());
       if (!missing.isEmpty() && !o.allQueries()) {
-        stderr.println("error: --data " + o.data() + " lacks table(s) " + String.join(", ", missing)
+        throw new BadFlag("--data " + o.data() + " lacks table(s) " + String.join(", ", missing)
             + " (each must be a Parquet folder with _SUCCESS; leave out --data to generate them)");
-        return 2;
       }
       // with --queries all, the queries whose tables are missing are reported as unsupported
       tables.removeAll(missing);
     }
-    try {
-      if (o.data() == null) {
-        TpcdsData.generate(dataDir, o.scale(), tables, o.genThreads(), stderr);
-      }
-      return benchmark(o, dataDir, tables, stdout, stderr);
-    } catch (Exception e) {
-      stderr.println("error: " + e.getClass().getSimpleName() + ": " + e.getMessage());
-      return 1;
+    if (o.data() == null) {
+      TpcdsData.generate(dataDir, o.scale(), tables, o.genThreads(), stderr);
     }
+    return benchmark(o, dataDir, tables, stdout, stderr);
   }
 
   /** One query's answers per variant, round by round. */
