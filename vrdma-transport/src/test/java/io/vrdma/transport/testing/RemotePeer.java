@@ -73,7 +73,16 @@ public final class RemotePeer implements AutoCloseable {
     } catch (IOException e) {
       throw new IllegalStateException("peer process output unreadable", e);
     }
-    throw new IllegalStateException("peer process exited with " + process.exitValue() + " before READY");
+    // stdout closes a moment before the process is reaped: wait for it, or exitValue() would throw
+    String exit;
+    try {
+      exit = process.waitFor(10, java.util.concurrent.TimeUnit.SECONDS) ? "exited with " + process.exitValue()
+          : "closed its output and is still running";
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      exit = "closed its output";
+    }
+    throw new IllegalStateException("peer process " + exit + " before READY");
   }
 
   public NodeAdvertisement advertisement() {
