@@ -1,6 +1,7 @@
 package io.vrdma.transport;
 
 import io.vrdma.transport.tier.TierRegistration;
+import java.nio.ByteBuffer;
 import java.util.Collections;
 import java.util.EnumMap;
 import java.util.Map;
@@ -33,6 +34,17 @@ final class NodeRegistration implements Registration {
   @Override
   public Map<Tier, RegionDescriptor> descriptors() {
     return Collections.unmodifiableMap(descriptors);
+  }
+
+  @Override
+  public Optional<ByteBuffer> copy() {
+    for (TierRegistration r : perTier.values()) {
+      Optional<ByteBuffer> copy = r.copy();
+      if (copy.isPresent()) {
+        return copy;
+      }
+    }
+    return Optional.empty();
   }
 
   @Override

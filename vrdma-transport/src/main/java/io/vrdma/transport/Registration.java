@@ -1,5 +1,6 @@
 package io.vrdma.transport;
 
+import java.nio.ByteBuffer;
 import java.util.Map;
 import java.util.Optional;
 
@@ -18,6 +19,13 @@ public interface Registration extends AutoCloseable {
 
   /** Every tier's descriptor. */
   Map<Tier, RegionDescriptor> descriptors();
+
+  /**
+   * The region's bytes as one of its tiers copied them into this process's memory (the shm arena), read-only,
+   * position 0; empty when no tier made a copy. Reading it spares reading the source again. Valid until the
+   * registration is closed.
+   */
+  Optional<ByteBuffer> copy();
 
   /** Frees the region on every tier. Closing twice is harmless. */
   @Override

@@ -3,6 +3,7 @@ package io.vrdma.transport;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -61,6 +62,22 @@ class TransportNodeTierTest {
       assertFalse(verbs.detail().isBlank(), "an unavailable tier says why");
       assertEquals(java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"),
           Files.getPosixFilePermissions(arena), "arena is readable by its owner only");
+    }
+  }
+
+  @Test
+  void aRegistrationOffersTheShmTiersCopyOfItsBytesAndNoneWithoutShm() throws Exception {
+    Path file = Patterns.writeFile(dir.resolve("segment"), 7, 0, 10_000);
+    try (TransportNode shm = start(settings("shm,tcp", "64m"));
+        Registration r = shm.register(RegionSource.fileSegment(file, 1000, 5000))) {
+      java.nio.ByteBuffer copy = r.copy().orElseThrow();
+      assertTrue(copy.isReadOnly());
+      assertEquals(5000, copy.remaining());
+      assertNull(Patterns.mismatch(7, 1000, copy, 0, 5000));
+    }
+    try (TransportNode tcp = start(settings("tcp", "64m"));
+        Registration r = tcp.register(RegionSource.fileSegment(file, 0, 10_000))) {
+      assertTrue(r.copy().isEmpty(), "the tcp tier serves the file itself and has no copy");
     }
   }
 

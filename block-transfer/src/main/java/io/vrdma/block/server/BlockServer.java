@@ -102,11 +102,16 @@ public final class BlockServer implements AutoCloseable {
     long end = blocks.stream().mapToLong(b -> b.fileOffset() + b.length()).max().getAsLong();
     Registration registration = node.register(RegionSource.fileSegment(file, start, end - start));
     List<PublishedBlock> published = new ArrayList<>(blocks.size());
+    // a tier that copied the bytes (the shm arena) has them in memory: checksum that copy, not the file again
+    ByteBuffer copy = checksum ? registration.copy().orElse(null) : null;
     try {
-      try (FileChannel channel = checksum ? FileChannel.open(file, StandardOpenOption.READ) : null) {
+      try (FileChannel channel = checksum && copy == null ? FileChannel.open(file, StandardOpenOption.READ) : null) {
         for (BlockSegment b : blocks) {
-          Integer crc = checksum ? crc32c(channel, b.fileOffset(), b.length()) : null;
-          published.add(new PublishedBlock(b.blockId(), registration, b.fileOffset() - start, b.length(), crc));
+          long offset = b.fileOffset() - start;
+          Integer crc = !checksum ? null
+              : copy != null ? crc32c(copy.slice((int) offset, (int) b.length()))
+              : crc32c(channel, b.fileOffset(), b.length());
+          published.add(new PublishedBlock(b.blockId(), registration, offset, b.length(), crc));
         }
       }
     } catch (IOException e) {
@@ -207,6 +212,12 @@ public final class BlockServer implements AutoCloseable {
   /** One read buffer per publishing thread: a map output's blocks are checksummed one after another. */
   private static final ThreadLocal<ByteBuffer> CRC_BUFFER =
       ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(1 << 20));
+
+  private static int crc32c(ByteBuffer bytes) {
+    CRC32C crc = new CRC32C();
+    crc.update(bytes);
+    return (int) crc.getValue();
+  }
 
   private static int crc32c(FileChannel channel, long offset, long length) throws IOException {
     CRC32C crc = new CRC32C();

@@ -91,7 +91,7 @@ public final class ShmTier implements TierProvider {
     region.publish();
     RegionDescriptor descriptor = new RegionDescriptor(Tier.SHM, region.owner(), region.address(), region.key(),
         source.length());
-    return TierRegistration.of(descriptor, region::close);
+    return TierRegistration.of(descriptor, region.writableBuffer().limit((int) source.length()), region::close);
   }
 
   private static void fill(ByteBuffer target, RegionSource source) throws IOException {
