@@ -77,9 +77,10 @@ public final class ShadedPluginJarJob {
     try {
       Configuration conf = new Configuration(cluster.getConfig());
       if (isolated) {
-        // the tasks' class path as an operator extends it: Hadoop's entries and the jar, at a path on every host
+        // the tasks' class path as conf/mapred-site.xml extends it: Hadoop's entries and the jar
+        String hadoops = conf.get(MRJobConfig.MAPREDUCE_APPLICATION_CLASSPATH, "");
         conf.set(MRJobConfig.MAPREDUCE_APPLICATION_CLASSPATH,
-            conf.get(MRJobConfig.MAPREDUCE_APPLICATION_CLASSPATH) + "," + pluginJar);
+            (hadoops.isEmpty() ? MRJobConfig.DEFAULT_MAPREDUCE_APPLICATION_CLASSPATH : hadoops) + "," + pluginJar);
       }
       Path sources = Files.createDirectories(dir.resolve("sources"));
       conf.set(SOURCES_DIR, sources.toString());
