@@ -3,8 +3,6 @@ package io.vrdma.hadoop;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -16,7 +14,6 @@ import org.apache.hadoop.mapreduce.MRConfig;
 import org.apache.hadoop.mapreduce.MRJobConfig;
 import org.apache.hadoop.mapreduce.TaskCounter;
 import org.apache.hadoop.mapreduce.v2.MiniMRYarnCluster;
-import org.apache.hadoop.yarn.conf.YarnConfiguration;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -33,36 +30,10 @@ class MiniYarnShuffleTest {
   private static MiniMRYarnCluster cluster;
   private static Configuration jobConf;
 
-  private static final String SHUFFLE_CLASS_KEY = "yarn.nodemanager.aux-services.mapreduce_shuffle.class";
-
-  /**
-   * MiniMRYarnCluster's serviceInit sets {@code mapreduce_shuffle} to Hadoop's ShuffleHandler; this
-   * configuration keeps ours there, as a yarn-site.xml does on a real cluster.
-   */
-  static final class ShuffleClassKeepingConf extends YarnConfiguration {
-    @Override
-    public void set(String name, String value, String source) {
-      super.set(name, SHUFFLE_CLASS_KEY.equals(name) ? VrdmaShuffleHandler.class.getName() : value, source);
-    }
-  }
-
   @BeforeAll
   static void startCluster() throws Exception {
     dir = Files.createTempDirectory("vrdma-miniyarn");
-    Configuration conf = new ShuffleClassKeepingConf();
-    conf.set(SHUFFLE_CLASS_KEY, VrdmaShuffleHandler.class.getName());
-    conf.setInt(VrdmaShuffleConf.PORT.name(), freePort());
-    conf.set("vrdma.transport.shm.arenaPath", dir.resolve("arena").toString());
-    conf.set("vrdma.transport.shm.arenaBytes", "64m");
-    conf.setLong("yarn.nodemanager.sleep-delay-before-sigkill.ms", 100);
-    conf.setLong("yarn.nodemanager.process-kill-wait.ms", 100);
-    conf.set(MRConfig.SHUFFLE_CONSUMER_PLUGIN, VrdmaShuffle.class.getName());
-    conf.setInt(MRJobConfig.MAP_MEMORY_MB, 512);
-    conf.setInt(MRJobConfig.REDUCE_MEMORY_MB, 512);
-    conf.setInt("yarn.app.mapreduce.am.resource.mb", 512);
-    cluster = new MiniMRYarnCluster(MiniYarnShuffleTest.class.getSimpleName(), 1);
-    cluster.init(conf);
-    cluster.start();
+    cluster = ShuffleCluster.start(MiniYarnShuffleTest.class.getSimpleName(), ShuffleCluster.conf(dir));
     jobConf = new Configuration(cluster.getConfig());
   }
 
@@ -73,14 +44,16 @@ class MiniYarnShuffleTest {
     }
   }
 
-  private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    }
-  }
-
   private static org.apache.hadoop.fs.Path path(String name) {
     return new org.apache.hadoop.fs.Path(dir.resolve(name).toUri());
+  }
+
+  @Test
+  void theClusterNamesOurClassesAndPortKeyAsTheyAre() {
+    // ShuffleCluster names them as strings (the shaded jar's test runs without our classes on its class path)
+    assertEquals(VrdmaShuffleHandler.class.getName(), ShuffleCluster.HANDLER_CLASS);
+    assertEquals(VrdmaShuffle.class.getName(), ShuffleCluster.CONSUMER_CLASS);
+    assertEquals(VrdmaShuffleConf.PORT.name(), ShuffleCluster.PORT_KEY);
   }
 
   @Test
@@ -141,7 +114,7 @@ class MiniYarnShuffleTest {
     FileSystem fs = FileSystem.getLocal(jobConf);
     Map<String, Long> expected = Jobs.writeWords(fs, path("words-fallback"), MAPS, 2000, 13);
     Configuration conf = new Configuration(jobConf);
-    conf.setInt(VrdmaShuffleConf.PORT.name(), freePort()); // nothing listens there
+    conf.setInt(VrdmaShuffleConf.PORT.name(), ShuffleCluster.freePort()); // nothing listens there
     conf.set("vrdma.block.maxRetries", "0");
     Job job = Jobs.wordCount(conf, path("words-fallback"), path("counts-fallback"), REDUCES);
     assertTrue(job.waitForCompletion(false), "job failed");
