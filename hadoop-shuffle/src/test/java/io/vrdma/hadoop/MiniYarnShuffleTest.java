@@ -63,6 +63,10 @@ class MiniYarnShuffleTest {
     Configuration conf = new Configuration(jobConf);
     // a single map output may take only ~0.01% of the merge memory: every one goes to disk (OnDiskMapOutput)
     conf.setFloat(MRJobConfig.SHUFFLE_MEMORY_LIMIT_PERCENT, 0.0001f);
+    // maps spill several times and merge the spills, which places file.out and file.out.index in local dirs
+    // of their own (a single spill keeps them together): our service must find each wherever it is
+    conf.setInt(MRJobConfig.IO_SORT_MB, 1);
+    conf.setFloat(MRJobConfig.MAP_SORT_SPILL_PERCENT, 0.1f);
     Job job = Jobs.sortRecords(conf, path("records"), path("sorted"), REDUCES);
     assertTrue(job.waitForCompletion(false), "job failed");
 

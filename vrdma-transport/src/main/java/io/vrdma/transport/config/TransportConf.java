@@ -53,9 +53,10 @@ public final class TransportConf {
   public static final ConfigKey<Long> SHM_MAX_PROCESSES = ConfigKey.size(PREFIX + "shm.maxProcesses", "256",
       "Process slots in the arena header: how many processes may attach to one arena at once.");
   public static final ConfigKey<Boolean> SHM_PREALLOCATE = ConfigKey.bool(PREFIX + "shm.preallocate", true,
-      "Back every page of the arena with memory right after attaching (a background thread reads one byte per"
-          + " page), so that shuffles do not pay the first touch of tmpfs pages (allocating and zeroing them costs"
-          + " about twice the copy of the shuffle bytes). Commits the whole arena's memory up front.");
+      "When this node creates the arena file, back every page of it with memory at once (a background thread"
+          + " reads one byte per page), so that shuffles do not pay the first touch of tmpfs pages (allocating and"
+          + " zeroing them costs about twice the copy of the shuffle bytes). Commits the whole arena's memory up"
+          + " front; the pages stay backed while the file exists.");
   public static final ConfigKey<Long> SHM_HEARTBEAT = ConfigKey.millis(PREFIX + "shm.heartbeatInterval", "1s",
       "How often an attached process refreshes its heartbeat in the arena.");
   public static final ConfigKey<Long> SHM_LIVENESS_TIMEOUT = ConfigKey.millis(PREFIX + "shm.livenessTimeout", "10s",

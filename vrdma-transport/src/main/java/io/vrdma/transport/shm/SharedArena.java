@@ -2,6 +2,7 @@ package io.vrdma.transport.shm;
 
 import io.vrdma.transport.RegionView;
 import io.vrdma.transport.TransportException;
+import io.vrdma.transport.config.TransportConf;
 import io.vrdma.transport.TransportException.InvalidDescriptorException;
 import io.vrdma.transport.TransportException.RegionNotFoundException;
 import io.vrdma.transport.TransportException.ResourceFullException;
@@ -147,6 +148,7 @@ public final class SharedArena implements AutoCloseable {
 
   private final Path path;
   private final MappedByteBuffer memory;
+  private final boolean created;
   private final UUID arenaId;
   private final long token;
   private final long sizeBytes;
@@ -169,10 +171,11 @@ public final class SharedArena implements AutoCloseable {
   @SuppressWarnings("unused")
   private volatile long touchSink;
 
-  private SharedArena(Path path, MappedByteBuffer memory, long token, SecureRandom random, long heartbeatMillis,
-      long livenessMillis) throws TransportException {
+  private SharedArena(Path path, MappedByteBuffer memory, boolean created, long token, SecureRandom random,
+      long heartbeatMillis, long livenessMillis) throws TransportException {
     this.path = path;
     this.memory = memory;
+    this.created = created;
     this.token = token;
     this.random = random;
     this.livenessMillis = livenessMillis;
@@ -231,6 +234,13 @@ public final class SharedArena implements AutoCloseable {
         DEFAULT_INIT_WAIT_MILLIS);
   }
 
+  /** Attaches to (or creates) the arena a node's configuration names, with its sizes and timings. */
+  public static SharedArena attach(TransportConf conf) throws TransportException {
+    return attach(Path.of(conf.get(TransportConf.SHM_ARENA_PATH)), conf.get(TransportConf.SHM_ARENA_BYTES),
+        conf.getInt(TransportConf.SHM_CHUNK_BYTES), conf.getInt(TransportConf.SHM_MAX_PROCESSES),
+        conf.get(TransportConf.SHM_HEARTBEAT), conf.get(TransportConf.SHM_LIVENESS_TIMEOUT));
+  }
+
   /** As {@link #attach(Path, long, int, int, long, long)}, with the initialisation wait chosen by tests. */
   static SharedArena attach(Path path, long createBytes, int chunkBytes, int maxProcesses,
       long heartbeatMillis, long livenessMillis, long initWaitMillis) throws TransportException {
@@ -251,11 +261,13 @@ public final class SharedArena implements AutoCloseable {
           + " may be taken as dead", livenessMillis, heartbeatMillis);
     }
     long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(initWaitMillis);
-    MappedByteBuffer memory = map(path, createBytes, chunkBytes, maxProcesses, deadline);
+    Mapping mapping = map(path, createBytes, chunkBytes, maxProcesses, deadline);
+    MappedByteBuffer memory = mapping.memory();
     initialise(path, memory, chunkBytes, maxProcesses, deadline);
 
     SecureRandom random = new SecureRandom();
-    SharedArena arena = new SharedArena(path, memory, nonZero(random), random, heartbeatMillis, livenessMillis);
+    SharedArena arena = new SharedArena(path, memory, mapping.created(), nonZero(random), random, heartbeatMillis,
+        livenessMillis);
     if (arena.chunkBytes != chunkBytes || arena.slotCount != maxProcesses) {
       LOG.info("shm arena {} keeps its own chunk size {} and {} process slots (asked: {} and {})", path,
           arena.chunkBytes, arena.slotCount, chunkBytes, maxProcesses);
@@ -265,8 +277,11 @@ public final class SharedArena implements AutoCloseable {
     return arena;
   }
 
+  /** The whole file mapped, and whether this process created it. */
+  private record Mapping(MappedByteBuffer memory, boolean created) {}
+
   /** Opens (creating if absent) and maps the whole file. */
-  private static MappedByteBuffer map(Path path, long createBytes, int chunkBytes, int maxProcesses,
+  private static Mapping map(Path path, long createBytes, int chunkBytes, int maxProcesses,
       long deadline) throws TransportException {
     boolean created = false;
     if (!Files.exists(path)) {
@@ -312,7 +327,7 @@ public final class SharedArena implements AutoCloseable {
             + HEADER_BYTES + "-byte header and one chunk");
       }
       // The mapping outlives the channel; it goes when the last buffer referencing it is collected.
-      return channel.map(FileChannel.MapMode.READ_WRITE, 0, size);
+      return new Mapping(channel.map(FileChannel.MapMode.READ_WRITE, 0, size), created);
     } catch (IOException e) {
       throw new TransportException("cannot map shm arena " + path + ": " + e, e);
     }
@@ -918,6 +933,15 @@ public final class SharedArena implements AutoCloseable {
     boolean released = LONG.compareAndSet(memory, slotWord(slot, S_TOKEN), token, 0L);
     LOG.info("detached from shm arena {}: {} chunks freed{}", path, freed,
         released ? "" : " (its process slot had already been reclaimed)");
+  }
+
+  /**
+   * Whether this attachment created the arena file. Its pages are then not backed by memory yet; an existing
+   * arena's pages have been touched by the processes that used it before, and stay backed as long as the file
+   * exists.
+   */
+  public boolean createdHere() {
+    return created;
   }
 
   /**

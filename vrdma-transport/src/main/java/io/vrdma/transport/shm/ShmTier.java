@@ -38,11 +38,9 @@ public final class ShmTier implements TierProvider {
    * @throws TransportException with a one-line reason when the arena cannot be used
    */
   public static ShmTier open(TransportConf conf) throws TransportException {
-    SharedArena arena = SharedArena.attach(Path.of(conf.get(TransportConf.SHM_ARENA_PATH)),
-        conf.get(TransportConf.SHM_ARENA_BYTES), conf.getInt(TransportConf.SHM_CHUNK_BYTES),
-        conf.getInt(TransportConf.SHM_MAX_PROCESSES), conf.get(TransportConf.SHM_HEARTBEAT),
-        conf.get(TransportConf.SHM_LIVENESS_TIMEOUT));
-    if (conf.get(TransportConf.SHM_PREALLOCATE)) {
+    SharedArena arena = SharedArena.attach(conf);
+    if (conf.get(TransportConf.SHM_PREALLOCATE) && arena.createdHere()) {
+      // by the creator only: the pages stay backed while the file exists, for every process that maps it later;
       // in the background: start-up need not wait, and the first shuffle rarely comes within a second
       Thread t = new Thread(arena::preallocate, "vrdma-shm-preallocate");
       t.setDaemon(true);

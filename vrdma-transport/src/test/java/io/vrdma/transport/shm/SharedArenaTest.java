@@ -92,7 +92,7 @@ class SharedArenaTest {
   }
 
   @Test
-  void preallocateBacksTheWholeDataAreaOnTmpfsWithoutChangingABytePublished() throws Exception {
+  void theCreatorKnowsItAndPreallocateBacksTheWholeDataAreaWithoutChangingABytePublished() throws Exception {
     Path shm = Path.of("/dev/shm");
     assumeTrue(Files.isDirectory(shm) && Files.isWritable(shm),
         "skipped: no writable /dev/shm, and only tmpfs allocates pages on a read of a hole");
@@ -100,6 +100,11 @@ class SharedArenaTest {
     try (SharedArena arena = SharedArena.attach(file, 8 * MIB, CHUNK, 8, 100, 5_000)) {
       ArenaRegion region = publish(arena, 3 * CHUNK + 17, 42);
       assertTrue(allocatedBytes(file) < 2 * MIB, "a new arena file is sparse: " + allocatedBytes(file));
+
+      assertTrue(arena.createdHere(), "the first attach creates the file");
+      try (SharedArena second = SharedArena.attach(file, 8 * MIB, CHUNK, 8, 100, 5_000)) {
+        assertFalse(second.createdHere(), "a later attach finds the file");
+      }
 
       long dataBytes = (long) arena.chunkCount() * arena.chunkBytes();
       assertEquals(dataBytes, arena.preallocate());

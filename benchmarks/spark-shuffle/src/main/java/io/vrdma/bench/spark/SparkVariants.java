@@ -20,6 +20,9 @@ import org.apache.spark.scheduler.SparkListenerTaskEnd;
  */
 public final class SparkVariants {
   /** Every variant, in report order. */
+  /** Size of the shm arena the benchmarks give our manager. */
+  public static final String BENCH_ARENA_BYTES = "1g";
+
   public static final List<String> ALL = List.of("stock", "stock-hostlocal", "vrdma-shm", "vrdma-tcp");
 
   /** Our shuffle manager's class name (on the class path of driver and executors). */
