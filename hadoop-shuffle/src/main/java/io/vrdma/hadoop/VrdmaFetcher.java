@@ -17,7 +17,9 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import javax.crypto.SecretKey;
+import org.apache.hadoop.fs.Path;
 import org.apache.hadoop.mapred.IndexRecord;
 import org.apache.hadoop.mapred.JobConf;
 import org.apache.hadoop.mapred.Reporter;
@@ -29,6 +31,7 @@ import org.apache.hadoop.mapreduce.task.reduce.MapOutput;
 import org.apache.hadoop.mapreduce.task.reduce.MergeManager;
 import org.apache.hadoop.mapreduce.task.reduce.ShuffleClientMetrics;
 import org.apache.hadoop.mapreduce.task.reduce.ShuffleSchedulerImpl;
+import org.apache.hadoop.yarn.api.ApplicationConstants;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -38,7 +41,9 @@ import org.slf4j.LoggerFactory;
  * For each map it first reads the partition's index record, reserves that much with the merge manager
  * (which decides memory or disk, as for the stock shuffle), then reads the partition's bytes into the
  * reserved {@link MapOutput} and hands it to the scheduler, which commits it. A host whose service cannot
- * be reached, refuses us, or fails a read is fetched with the stock HTTP fetcher from then on.
+ * be reached, refuses us, or fails a read is fetched with the stock HTTP fetcher from then on. The map outputs
+ * of the reducer's own host are read from the job's local dirs instead, with no transfer, unless {@link
+ * VrdmaShuffleConf#HOST_LOCAL} is off.
  */
 final class VrdmaFetcher<K, V> extends Fetcher<K, V> {
   private static final Logger LOG = LoggerFactory.getLogger(VrdmaFetcher.class);
@@ -49,19 +54,50 @@ final class VrdmaFetcher<K, V> extends Fetcher<K, V> {
   private final String namespace;
   private final byte[] secret;
   private final long publishWaitMs;
+  private final HostLocal hostLocal;
   /** Hosts ("host:httpPort" as the scheduler names them) fetched with the stock fetcher, shared by all fetchers. */
   private final Map<String, Boolean> stockHosts;
+
+  /**
+   * Reading map outputs on the reducer's own NodeManager from the job's local dirs ({@link
+   * VrdmaShuffleConf#HOST_LOCAL}): this host's name as the NodeManager gives it to the containers it runs (the
+   * name map completion events carry), and whether it still works; shared by all fetchers of a reducer.
+   */
+  static final class HostLocal {
+    private final String host;
+    private final LocalMapOutputs files;
+    private final AtomicBoolean working = new AtomicBoolean(true);
+
+    private HostLocal(String host, LocalMapOutputs files) {
+      this.host = host;
+      this.files = files;
+    }
+
+    /** Host-local reads as the job's configuration asks; off when asked so or when this host's name is unknown. */
+    static HostLocal of(VrdmaShuffleConf own, JobConf job) throws IOException {
+      String host = System.getenv(ApplicationConstants.Environment.NM_HOST.name());
+      if (!own.get(VrdmaShuffleConf.HOST_LOCAL) || host == null || host.isEmpty()) {
+        return new HostLocal(null, null);
+      }
+      return new HostLocal(host, new LocalMapOutputs(job));
+    }
+
+    boolean covers(MapHost mapHost) {
+      return host != null && working.get() && host.equals(hostOf(mapHost));
+    }
+  }
 
   @SuppressWarnings("this-escape") // Fetcher's constructor names the thread; nothing of ours is used before it returns
   VrdmaFetcher(JobConf job, TaskAttemptID reduceId, ShuffleSchedulerImpl<K, V> scheduler, MergeManager<K, V> merger,
       Reporter reporter, ShuffleClientMetrics metrics, ExceptionReporter exceptionReporter, SecretKey shuffleKey,
-      BlockClient client, int port, long publishWaitMs, Map<String, Boolean> stockHosts) {
+      BlockClient client, VrdmaShuffleConf own, HostLocal hostLocal, Map<String, Boolean> stockHosts) {
     super(job, reduceId, scheduler, merger, reporter, metrics, exceptionReporter, shuffleKey);
     this.client = client;
-    this.port = port;
+    this.port = own.port();
     this.namespace = BlockIds.namespace(reduceId.getJobID());
     this.secret = shuffleKey.getEncoded();
-    this.publishWaitMs = publishWaitMs;
+    this.publishWaitMs = own.get(VrdmaShuffleConf.PUBLISH_WAIT);
+    this.hostLocal = hostLocal;
     this.stockHosts = stockHosts;
   }
 
@@ -73,6 +109,9 @@ final class VrdmaFetcher<K, V> extends Fetcher<K, V> {
   protected void copyFromHost(MapHost host) throws IOException {
     if (stockHosts.containsKey(host.getHostName())) {
       stockCopy(host);
+      return;
+    }
+    if (hostLocal.covers(host) && copyHostLocal(host)) {
       return;
     }
     List<TaskAttemptID> maps = scheduler.getMapsForHost(host);
@@ -101,6 +140,50 @@ final class VrdmaFetcher<K, V> extends Fetcher<K, V> {
     }
     if (fallBack) {
       stockCopy(host);
+    }
+  }
+
+  /**
+   * Reads this host's map outputs straight from the job's local dirs; false when that failed (the maps not yet
+   * read are handed back, and this reducer reads over the tiers from then on).
+   */
+  private boolean copyHostLocal(MapHost host) {
+    Deque<TaskAttemptID> remaining = new ArrayDeque<>(scheduler.getMapsForHost(host));
+    try {
+      while (!remaining.isEmpty() && !isInterrupted()) {
+        TaskAttemptID map = remaining.peek();
+        Path data = hostLocal.files.dataFile(map);
+        IndexRecord record = hostLocal.files.record(hostLocal.files.indexFile(map), reduce);
+        MapOutput<K, V> output = merger.reserve(map, record.rawLength, id);
+        if (output == null) {
+          break; // the merge manager wants us to wait; the loop waits for it and comes back
+        }
+        long start = System.currentTimeMillis();
+        boolean done = false;
+        try {
+          hostLocal.files.read(data, record, output, host, metrics, reporter);
+          scheduler.copySucceeded(map, host, record.partLength, start, System.currentTimeMillis(), output);
+          done = true;
+        } finally {
+          if (!done) {
+            output.abort();
+          }
+        }
+        reporter.incrCounter(VrdmaShuffleCounter.VRDMA_LOCAL_MAPS, 1);
+        reporter.incrCounter(VrdmaShuffleCounter.VRDMA_LOCAL_BYTES, record.partLength);
+        remaining.poll();
+      }
+      return true;
+    } catch (IOException e) {
+      if (hostLocal.working.compareAndSet(true, false)) {
+        LOG.warn("reading map outputs of this host ({}) from the job's local dirs failed ({}); reading them over"
+            + " the tiers instead", host.getHostName(), e.toString());
+      }
+      return false;
+    } finally {
+      for (TaskAttemptID map : remaining) {
+        scheduler.putBackKnownMapOutput(host, map);
+      }
     }
   }
 

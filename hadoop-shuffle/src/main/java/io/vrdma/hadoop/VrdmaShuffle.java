@@ -10,8 +10,6 @@ import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.apache.hadoop.fs.FSDataInputStream;
-import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.hadoop.mapred.IndexRecord;
 import org.apache.hadoop.mapred.JobConf;
@@ -20,7 +18,6 @@ import org.apache.hadoop.mapred.MapTaskCompletionEventsUpdate;
 import org.apache.hadoop.mapred.RawKeyValueIterator;
 import org.apache.hadoop.mapred.Reporter;
 import org.apache.hadoop.mapred.ShuffleConsumerPlugin;
-import org.apache.hadoop.mapred.SpillRecord;
 import org.apache.hadoop.mapred.Task;
 import org.apache.hadoop.mapred.TaskCompletionEvent;
 import org.apache.hadoop.mapred.TaskStatus;
@@ -133,11 +130,12 @@ public class VrdmaShuffle<K, V> implements ShuffleConsumerPlugin<K, V>, Exceptio
     int numFetchers = jobConf.getInt(MRJobConfig.SHUFFLE_PARALLEL_COPIES, 5);
     List<Fetcher<K, V>> fetchers = new ArrayList<>(numFetchers);
     Map<String, Boolean> stockHosts = VrdmaFetcher.newStockHosts();
+    VrdmaFetcher.HostLocal hostLocal = VrdmaFetcher.HostLocal.of(own, jobConf);
     for (int i = 0; i < numFetchers; i++) {
       Fetcher<K, V> f = client == null
           ? new Fetcher<>(jobConf, reduceId, scheduler, merger, reporter, metrics, this, reduceTask.getShuffleSecret())
           : new VrdmaFetcher<>(jobConf, reduceId, scheduler, merger, reporter, metrics, this,
-              reduceTask.getShuffleSecret(), client, own.port(), own.get(VrdmaShuffleConf.PUBLISH_WAIT), stockHosts);
+              reduceTask.getShuffleSecret(), client, own, hostLocal, stockHosts);
       fetchers.add(f);
       f.start();
     }
@@ -162,19 +160,18 @@ public class VrdmaShuffle<K, V> implements ShuffleConsumerPlugin<K, V>, Exceptio
           + " LocalJobRunner; use the stock shuffle (org.apache.hadoop.mapreduce.task.reduce.Shuffle) for such jobs");
     }
     int partition = reduceId.getTaskID().getId();
-    FileSystem raw = FileSystem.getLocal(jobConf).getRaw();
+    LocalMapOutputs local = new LocalMapOutputs(jobConf);
     for (Map.Entry<org.apache.hadoop.mapred.TaskAttemptID, MapOutputFile> e : files.entrySet()) {
       TaskAttemptID map = e.getKey();
       Path data = e.getValue().getOutputFile();
-      IndexRecord record = new SpillRecord(data.suffix(".index"), jobConf).getIndex(partition);
+      IndexRecord record = local.record(data.suffix(".index"), partition);
       MapOutput<K, V> output;
       while ((output = merger.reserve(map, record.rawLength, 0)) == null) {
         merger.waitForResource();
       }
       boolean done = false;
-      try (FSDataInputStream in = raw.open(data)) {
-        in.seek(record.startOffset);
-        output.shuffle(LOCAL_HOST, in, record.partLength, record.rawLength, metrics, reporter);
+      try {
+        local.read(data, record, output, LOCAL_HOST, metrics, reporter);
         scheduler.copySucceeded(map, LOCAL_HOST, record.partLength, 0, 0, output);
         done = true;
       } finally {
@@ -183,6 +180,7 @@ public class VrdmaShuffle<K, V> implements ShuffleConsumerPlugin<K, V>, Exceptio
         }
       }
       reporter.incrCounter(VrdmaShuffleCounter.VRDMA_LOCAL_MAPS, 1);
+      reporter.incrCounter(VrdmaShuffleCounter.VRDMA_LOCAL_BYTES, record.partLength);
       checkFailure();
     }
   }

@@ -26,6 +26,11 @@ public final class VrdmaShuffleConf {
       "Reducer: how long a map output that the service has not published yet is asked for again before"
           + " that host is fetched with Hadoop's HTTP shuffle instead.");
 
+  public static final ConfigKey<Boolean> HOST_LOCAL = ConfigKey.bool(PREFIX + "hostLocal", true,
+      "Reducer: read the map outputs that lie on the reducer's own NodeManager straight from the job's local dirs"
+          + " (they are the job's own files), with no transfer at all, as Spark's readHostLocalDisk does; other"
+          + " hosts' map outputs go over the tiers. Off: every map output goes over the tiers.");
+
   private static final List<ConfigKey<?>> ALL_KEYS = ConfigSection.keysDeclaredIn(VrdmaShuffleConf.class);
 
   private final Map<String, String> raw;

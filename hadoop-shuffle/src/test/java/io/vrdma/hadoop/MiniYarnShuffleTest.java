@@ -54,6 +54,7 @@ class MiniYarnShuffleTest {
     assertEquals(VrdmaShuffleHandler.class.getName(), ShuffleCluster.HANDLER_CLASS);
     assertEquals(VrdmaShuffle.class.getName(), ShuffleCluster.CONSUMER_CLASS);
     assertEquals(VrdmaShuffleConf.PORT.name(), ShuffleCluster.PORT_KEY);
+    assertEquals(VrdmaShuffleConf.HOST_LOCAL.name(), ShuffleCluster.HOST_LOCAL_KEY);
   }
 
   @Test
@@ -111,6 +112,27 @@ class MiniYarnShuffleTest {
         TaskCounter.COMBINE_INPUT_RECORDS, TaskCounter.COMBINE_OUTPUT_RECORDS, TaskCounter.MAP_OUTPUT_RECORDS}) {
       assertEquals(stockCounters.findCounter(c).getValue(), counters.findCounter(c).getValue(), c.name());
     }
+  }
+
+  @Test
+  void mapOutputsOnTheReducersOwnHostAreReadFromTheJobsLocalDirs() throws Exception {
+    FileSystem fs = FileSystem.getLocal(jobConf);
+    Map<String, Long> expected = Jobs.writeRecords(fs, path("records-local"), MAPS, 20_000, 17);
+    Configuration conf = new Configuration(jobConf);
+    conf.setBoolean(VrdmaShuffleConf.HOST_LOCAL.name(), true);
+    // several spills per map: the data file and its index end up in different local dirs
+    conf.setInt(MRJobConfig.IO_SORT_MB, 1);
+    conf.setFloat(MRJobConfig.MAP_SORT_SPILL_PERCENT, 0.1f);
+    Job job = Jobs.sortRecords(conf, path("records-local"), path("sorted-local"), REDUCES);
+    assertTrue(job.waitForCompletion(false), "job failed");
+
+    assertEquals(expected, Jobs.readOutput(fs, path("sorted-local")));
+    Counters counters = job.getCounters();
+    assertEquals(MAPS * (long) REDUCES, counters.findCounter(VrdmaShuffleCounter.VRDMA_LOCAL_MAPS).getValue());
+    assertEquals(0, counters.findCounter(VrdmaShuffleCounter.VRDMA_SHUFFLE_MAPS).getValue());
+    assertEquals(0, counters.findCounter(VrdmaShuffleCounter.VRDMA_FALLBACK_MAPS).getValue());
+    assertEquals(counters.findCounter(TaskCounter.REDUCE_SHUFFLE_BYTES).getValue(),
+        counters.findCounter(VrdmaShuffleCounter.VRDMA_LOCAL_BYTES).getValue());
   }
 
   @Test

@@ -20,6 +20,8 @@ final class ShuffleCluster {
   static final String CONSUMER_CLASS = "io.vrdma.hadoop.VrdmaShuffle";
   /** {@code VrdmaShuffleConf.PORT}. */
   static final String PORT_KEY = "vrdma.hadoop.shuffle.port";
+  /** {@code VrdmaShuffleConf.HOST_LOCAL}. */
+  static final String HOST_LOCAL_KEY = "vrdma.hadoop.shuffle.hostLocal";
   static final String SHUFFLE_CLASS_KEY = "yarn.nodemanager.aux-services.mapreduce_shuffle.class";
   /** Hadoop 3.3+: the service's own class path, loaded by an isolated class loader. */
   static final String SHUFFLE_CLASSPATH_KEY = "yarn.nodemanager.aux-services.mapreduce_shuffle.classpath";
@@ -47,6 +49,9 @@ final class ShuffleCluster {
     conf.setLong("yarn.nodemanager.sleep-delay-before-sigkill.ms", 100);
     conf.setLong("yarn.nodemanager.process-kill-wait.ms", 100);
     conf.set(MRConfig.SHUFFLE_CONSUMER_PLUGIN, CONSUMER_CLASS);
+    // one NodeManager: every map output is on the reducer's host, and would be read from the local dirs; jobs
+    // here go over the tiers unless a test turns host-local reads on
+    conf.setBoolean(HOST_LOCAL_KEY, false);
     conf.setInt(MRJobConfig.MAP_MEMORY_MB, 512);
     conf.setInt(MRJobConfig.REDUCE_MEMORY_MB, 512);
     conf.setInt("yarn.app.mapreduce.am.resource.mb", 512);

@@ -1,0 +1,69 @@
+package io.vrdma.hadoop;
+
+import java.io.IOException;
+import org.apache.hadoop.fs.FSDataInputStream;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.LocalDirAllocator;
+import org.apache.hadoop.fs.Path;
+import org.apache.hadoop.mapred.IndexRecord;
+import org.apache.hadoop.mapred.JobConf;
+import org.apache.hadoop.mapred.Reporter;
+import org.apache.hadoop.mapred.SpillRecord;
+import org.apache.hadoop.mapreduce.MRConfig;
+import org.apache.hadoop.mapreduce.TaskAttemptID;
+import org.apache.hadoop.mapreduce.task.reduce.MapHost;
+import org.apache.hadoop.mapreduce.task.reduce.MapOutput;
+import org.apache.hadoop.mapreduce.task.reduce.ShuffleClientMetrics;
+
+/**
+ * Map outputs read straight from files on the reducer's own machine: under the LocalJobRunner (which hands the
+ * files over), and on a NodeManager whose map outputs lie in the local dirs this reducer's job shares with them.
+ */
+final class LocalMapOutputs {
+  /** Where Hadoop's YarnOutputFiles puts a map's output in the job's local dirs. */
+  private static final String OUTPUT_DIR = "output";
+  private static final String MAP_OUTPUT = "file.out";
+
+  private final JobConf job;
+  private final FileSystem raw;
+  private final LocalDirAllocator localDirs = new LocalDirAllocator(MRConfig.LOCAL_DIR);
+
+  LocalMapOutputs(JobConf job) throws IOException {
+    this.job = job;
+    this.raw = FileSystem.getLocal(job).getRaw();
+  }
+
+  /**
+   * The data file of a map attempt of this job on this machine, found as Hadoop's ShuffleHandler finds it: in
+   * any of the job's local dirs ({@code mapreduce.cluster.local.dir}, which YARN sets to the job's directories
+   * under each NodeManager local dir).
+   *
+   * @throws IOException when no local dir holds it (the map ran elsewhere)
+   */
+  Path dataFile(TaskAttemptID map) throws IOException {
+    return localDirs.getLocalPathToRead(OUTPUT_DIR + Path.SEPARATOR + map + Path.SEPARATOR + MAP_OUTPUT, job);
+  }
+
+  /** The index file of a map attempt of this job on this machine, in whichever local dir holds it. */
+  Path indexFile(TaskAttemptID map) throws IOException {
+    return localDirs.getLocalPathToRead(OUTPUT_DIR + Path.SEPARATOR + map + Path.SEPARATOR + MAP_OUTPUT + ".index",
+        job);
+  }
+
+  /** A partition's index record, read from the map's index file (whose own checksum is verified). */
+  IndexRecord record(Path index, int partition) throws IOException {
+    return new SpillRecord(index, job).getIndex(partition);
+  }
+
+  /**
+   * Reads a partition from the map's data file into the output reserved for it; Hadoop's IFile checksum is
+   * verified on the way, as for a fetched map output.
+   */
+  void read(Path data, IndexRecord record, MapOutput<?, ?> output, MapHost host, ShuffleClientMetrics metrics,
+      Reporter reporter) throws IOException {
+    try (FSDataInputStream in = raw.open(data)) {
+      in.seek(record.startOffset);
+      output.shuffle(host, in, record.partLength, record.rawLength, metrics, reporter);
+    }
+  }
+}
