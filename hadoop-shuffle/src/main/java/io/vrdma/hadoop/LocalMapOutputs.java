@@ -1,6 +1,8 @@
 package io.vrdma.hadoop;
 
+import java.io.FilterInputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import org.apache.hadoop.fs.FSDataInputStream;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.LocalDirAllocator;
@@ -23,6 +25,8 @@ final class LocalMapOutputs {
   /** Where Hadoop's YarnOutputFiles puts a map's output in the job's local dirs. */
   private static final String OUTPUT_DIR = "output";
   private static final String MAP_OUTPUT = "file.out";
+  /** Most bytes one read of a map output file asks for (see {@link ChunkedReads}). */
+  private static final int READ_BYTES = 64 * 1024;
 
   private final JobConf job;
   private final FileSystem raw;
@@ -63,7 +67,24 @@ final class LocalMapOutputs {
       Reporter reporter) throws IOException {
     try (FSDataInputStream in = raw.open(data)) {
       in.seek(record.startOffset);
-      output.shuffle(host, in, record.partLength, record.rawLength, metrics, reporter);
+      output.shuffle(host, new ChunkedReads(in), record.partLength, record.rawLength, metrics, reporter);
+    }
+  }
+
+  /**
+   * Splits large reads. The merge manager reads an in-memory map output in one call for its whole length, and
+   * the JDK serves a file read longer than 8 KiB through a native buffer of that length, allocated for the call:
+   * tens of MiB allocated, touched page by page and freed per map output. In pieces of {@link #READ_BYTES} the
+   * native buffer stays small and is reused.
+   */
+  private static final class ChunkedReads extends FilterInputStream {
+    ChunkedReads(InputStream in) {
+      super(in);
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len) throws IOException {
+      return in.read(b, off, Math.min(len, READ_BYTES));
     }
   }
 }
