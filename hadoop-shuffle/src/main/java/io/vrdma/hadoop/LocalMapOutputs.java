@@ -16,6 +16,7 @@ import org.apache.hadoop.mapreduce.TaskAttemptID;
 import org.apache.hadoop.mapreduce.task.reduce.MapHost;
 import org.apache.hadoop.mapreduce.task.reduce.MapOutput;
 import org.apache.hadoop.mapreduce.task.reduce.ShuffleClientMetrics;
+import org.apache.hadoop.mapreduce.task.reduce.ShuffleSchedulerImpl;
 
 /**
  * Map outputs read straight from files on the reducer's own machine: under the LocalJobRunner (which hands the
@@ -60,15 +61,26 @@ final class LocalMapOutputs {
   }
 
   /**
-   * Reads a partition from the map's data file into the output reserved for it; Hadoop's IFile checksum is
-   * verified on the way, as for a fetched map output.
+   * Reads a partition from the map's data file into the output reserved for it — Hadoop's IFile checksum is
+   * verified on the way, as for a fetched map output — and commits it with the scheduler; the output is aborted
+   * if either fails. Counts it in {@link VrdmaShuffleCounter#VRDMA_LOCAL_MAPS} and {@code _BYTES}.
    */
-  void read(Path data, IndexRecord record, MapOutput<?, ?> output, MapHost host, ShuffleClientMetrics metrics,
-      Reporter reporter) throws IOException {
+  <K, V> void copy(TaskAttemptID map, Path data, IndexRecord record, MapOutput<K, V> output, MapHost host,
+      ShuffleSchedulerImpl<K, V> scheduler, ShuffleClientMetrics metrics, Reporter reporter) throws IOException {
+    long start = System.currentTimeMillis();
+    boolean done = false;
     try (FSDataInputStream in = raw.open(data)) {
       in.seek(record.startOffset);
       output.shuffle(host, new ChunkedReads(in), record.partLength, record.rawLength, metrics, reporter);
+      scheduler.copySucceeded(map, host, record.partLength, start, System.currentTimeMillis(), output);
+      done = true;
+    } finally {
+      if (!done) {
+        output.abort();
+      }
     }
+    reporter.incrCounter(VrdmaShuffleCounter.VRDMA_LOCAL_MAPS, 1);
+    reporter.incrCounter(VrdmaShuffleCounter.VRDMA_LOCAL_BYTES, record.partLength);
   }
 
   /**

@@ -158,19 +158,7 @@ final class VrdmaFetcher<K, V> extends Fetcher<K, V> {
         if (output == null) {
           break; // the merge manager wants us to wait; the loop waits for it and comes back
         }
-        long start = System.currentTimeMillis();
-        boolean done = false;
-        try {
-          hostLocal.files.read(data, record, output, host, metrics, reporter);
-          scheduler.copySucceeded(map, host, record.partLength, start, System.currentTimeMillis(), output);
-          done = true;
-        } finally {
-          if (!done) {
-            output.abort();
-          }
-        }
-        reporter.incrCounter(VrdmaShuffleCounter.VRDMA_LOCAL_MAPS, 1);
-        reporter.incrCounter(VrdmaShuffleCounter.VRDMA_LOCAL_BYTES, record.partLength);
+        hostLocal.files.copy(map, data, record, output, host, scheduler, metrics, reporter);
         remaining.poll();
       }
       return true;

@@ -169,18 +169,7 @@ public class VrdmaShuffle<K, V> implements ShuffleConsumerPlugin<K, V>, Exceptio
       while ((output = merger.reserve(map, record.rawLength, 0)) == null) {
         merger.waitForResource();
       }
-      boolean done = false;
-      try {
-        local.read(data, record, output, LOCAL_HOST, metrics, reporter);
-        scheduler.copySucceeded(map, LOCAL_HOST, record.partLength, 0, 0, output);
-        done = true;
-      } finally {
-        if (!done) {
-          output.abort();
-        }
-      }
-      reporter.incrCounter(VrdmaShuffleCounter.VRDMA_LOCAL_MAPS, 1);
-      reporter.incrCounter(VrdmaShuffleCounter.VRDMA_LOCAL_BYTES, record.partLength);
+      local.copy(map, data, record, output, LOCAL_HOST, scheduler, metrics, reporter);
       checkFailure();
     }
   }
