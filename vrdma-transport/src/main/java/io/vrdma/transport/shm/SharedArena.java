@@ -2,10 +2,10 @@ package io.vrdma.transport.shm;
 
 import io.vrdma.transport.RegionView;
 import io.vrdma.transport.TransportException;
-import io.vrdma.transport.config.TransportConf;
 import io.vrdma.transport.TransportException.InvalidDescriptorException;
 import io.vrdma.transport.TransportException.RegionNotFoundException;
 import io.vrdma.transport.TransportException.ResourceFullException;
+import io.vrdma.transport.config.TransportConf;
 import java.io.IOException;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
@@ -139,10 +139,10 @@ public final class SharedArena implements AutoCloseable {
   static final int MIN_CHUNK_BYTES = 4096;
   static final int MAX_CHUNK_BYTES = 1 << 30;
 
-  /** Atomic access to the mapping; indexes are byte offsets and must be multiples of 8. */
   /** Smallest page the kernel backs a mapping with; touching one byte per page backs the whole mapping. */
   private static final int PAGE_BYTES = 4096;
 
+  /** Atomic access to the mapping; indexes are byte offsets and must be multiples of 8. */
   private static final VarHandle LONG =
       MethodHandles.byteBufferViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
 
