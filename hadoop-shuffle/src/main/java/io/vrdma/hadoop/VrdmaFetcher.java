@@ -49,7 +49,7 @@ final class VrdmaFetcher<K, V> extends Fetcher<K, V> {
   private static final Logger LOG = LoggerFactory.getLogger(VrdmaFetcher.class);
   private static final long RETRY_PAUSE_MS = 100;
 
-  private final BlockClient client;
+  private final ClientSource clients;
   private final int port;
   private final String namespace;
   private final byte[] secret;
@@ -90,15 +90,26 @@ final class VrdmaFetcher<K, V> extends Fetcher<K, V> {
   @SuppressWarnings("this-escape") // Fetcher's constructor names the thread; nothing of ours is used before it returns
   VrdmaFetcher(JobConf job, TaskAttemptID reduceId, ShuffleSchedulerImpl<K, V> scheduler, MergeManager<K, V> merger,
       Reporter reporter, ShuffleClientMetrics metrics, ExceptionReporter exceptionReporter, SecretKey shuffleKey,
-      BlockClient client, VrdmaShuffleConf own, HostLocal hostLocal, Map<String, Boolean> stockHosts) {
+      ClientSource clients, VrdmaShuffleConf own, HostLocal hostLocal, Map<String, Boolean> stockHosts) {
     super(job, reduceId, scheduler, merger, reporter, metrics, exceptionReporter, shuffleKey);
-    this.client = client;
+    this.clients = clients;
     this.port = own.port();
     this.namespace = BlockIds.namespace(reduceId.getJobID());
     this.secret = shuffleKey.getEncoded();
     this.publishWaitMs = own.get(VrdmaShuffleConf.PUBLISH_WAIT);
     this.hostLocal = hostLocal;
     this.stockHosts = stockHosts;
+  }
+
+  /** Gives the reducer's block client, starting it the first time. */
+  @FunctionalInterface
+  interface ClientSource {
+    /**
+     * The client.
+     *
+     * @throws IOException when it did not start
+     */
+    BlockClient get() throws IOException;
   }
 
   static Map<String, Boolean> newStockHosts() {
@@ -276,6 +287,12 @@ final class VrdmaFetcher<K, V> extends Fetcher<K, V> {
 
   /** Fetches blocks of this job from the host's service: id → {@link FetchedBlock} or the failure's cause. */
   private Map<String, Object> fetch(MapHost host, List<String> ids) throws OurPathFailed, IOException {
+    BlockClient client;
+    try {
+      client = clients.get();
+    } catch (IOException e) {
+      throw new OurPathFailed("no vRDMA shuffle client", e);
+    }
     Map<String, Object> got = new ConcurrentHashMap<>();
     try {
       client.fetch(hostOf(host), port, namespace, secret, ids, new BlockFetchListener() {

@@ -67,6 +67,7 @@ public class VrdmaShuffle<K, V> implements ShuffleConsumerPlugin<K, V>, Exceptio
   private MergeManager<K, V> merger;
   private TransportNode node;
   private BlockClient client;
+  private Exception clientFailure;
   private Throwable throwable;
   private String throwingThreadName;
 
@@ -112,16 +113,7 @@ public class VrdmaShuffle<K, V> implements ShuffleConsumerPlugin<K, V>, Exceptio
   private void shuffleFromHosts() throws IOException, InterruptedException {
     boolean encrypted = jobConf.getBoolean(MRJobConfig.MR_ENCRYPTED_INTERMEDIATE_DATA, false);
     VrdmaShuffleConf own = VrdmaShuffleConf.from(jobConf);
-    if (!encrypted) {
-      Map<String, String> settings = VrdmaShuffleConf.vrdmaKeys(jobConf);
-      settings.put(TransportConf.PORT.name(), "0");
-      try {
-        node = TransportNode.start(TransportConf.fromMap(settings));
-        client = new BlockClient(node, BlockConf.fromMap(settings));
-      } catch (TransportException | RuntimeException e) {
-        LOG.warn("vRDMA shuffle client did not start; every map output comes over the HTTP shuffle", e);
-      }
-    } else {
+    if (encrypted) {
       LOG.info("intermediate data is encrypted: map outputs come over the HTTP shuffle");
     }
     int eventsPerReducer = Math.max(MIN_EVENTS_TO_FETCH, MAX_RPC_OUTSTANDING_EVENTS / jobConf.getNumReduceTasks());
@@ -132,10 +124,10 @@ public class VrdmaShuffle<K, V> implements ShuffleConsumerPlugin<K, V>, Exceptio
     Map<String, Boolean> stockHosts = VrdmaFetcher.newStockHosts();
     VrdmaFetcher.HostLocal hostLocal = VrdmaFetcher.HostLocal.of(own, jobConf);
     for (int i = 0; i < numFetchers; i++) {
-      Fetcher<K, V> f = client == null
+      Fetcher<K, V> f = encrypted
           ? new Fetcher<>(jobConf, reduceId, scheduler, merger, reporter, metrics, this, reduceTask.getShuffleSecret())
           : new VrdmaFetcher<>(jobConf, reduceId, scheduler, merger, reporter, metrics, this,
-              reduceTask.getShuffleSecret(), client, own, hostLocal, stockHosts);
+              reduceTask.getShuffleSecret(), this::client, own, hostLocal, stockHosts);
       fetchers.add(f);
       f.start();
     }
@@ -150,6 +142,33 @@ public class VrdmaShuffle<K, V> implements ShuffleConsumerPlugin<K, V>, Exceptio
         f.shutDown();
       }
     }
+  }
+
+  /**
+   * Our block client, its transport started on first use: a reducer that reads only host-local map outputs
+   * never starts it (starting costs about half a second in a fresh task JVM). A start that fails is not tried
+   * again; the fetchers then take the HTTP shuffle.
+   */
+  private synchronized BlockClient client() throws IOException {
+    if (client == null && clientFailure == null) {
+      Map<String, String> settings = VrdmaShuffleConf.vrdmaKeys(jobConf);
+      settings.put(TransportConf.PORT.name(), "0");
+      try {
+        node = TransportNode.start(TransportConf.fromMap(settings));
+        client = new BlockClient(node, BlockConf.fromMap(settings));
+      } catch (TransportException | RuntimeException e) {
+        clientFailure = e;
+        if (node != null) {
+          node.close();
+          node = null;
+        }
+        LOG.warn("vRDMA shuffle client did not start; map outputs of other hosts come over the HTTP shuffle", e);
+      }
+    }
+    if (client == null) {
+      throw new IOException("the vRDMA shuffle client did not start: " + clientFailure, clientFailure);
+    }
+    return client;
   }
 
   /** LocalJobRunner: the map outputs are files on this machine; read our partition of each into the merger. */
@@ -190,7 +209,7 @@ public class VrdmaShuffle<K, V> implements ShuffleConsumerPlugin<K, V>, Exceptio
   }
 
   @Override
-  public void close() {
+  public synchronized void close() {
     if (client != null) {
       // the reduce task sends its counters after the reduce phase, which follows this
       reporter.incrCounter(VrdmaShuffleCounter.VRDMA_SHM_BYTES, client.metrics().bytes(Tier.SHM));
