@@ -23,9 +23,13 @@ import org.apache.hadoop.mapreduce.task.reduce.ShuffleSchedulerImpl;
  * files over), and on a NodeManager whose map outputs lie in the local dirs this reducer's job shares with them.
  */
 final class LocalMapOutputs {
-  /** Where Hadoop's YarnOutputFiles puts a map's output in the job's local dirs. */
-  private static final String OUTPUT_DIR = "output";
-  private static final String MAP_OUTPUT = "file.out";
+  /**
+   * Hadoop's names (YarnOutputFiles) of a map's output in a job's local dir: {@code output/<map attempt>/file.out}
+   * and its index beside the name; the service looks for them by these names too.
+   */
+  static final String OUTPUT_DIR = "output";
+  static final String MAP_OUTPUT = "file.out";
+  static final String MAP_OUTPUT_INDEX = MAP_OUTPUT + ".index";
   /** Most bytes one read of a map output file asks for (see {@link ChunkedReads}). */
   private static final int READ_BYTES = 64 * 1024;
 
@@ -51,8 +55,7 @@ final class LocalMapOutputs {
 
   /** The index file of a map attempt of this job on this machine, in whichever local dir holds it. */
   Path indexFile(TaskAttemptID map) throws IOException {
-    return localDirs.getLocalPathToRead(OUTPUT_DIR + Path.SEPARATOR + map + Path.SEPARATOR + MAP_OUTPUT + ".index",
-        job);
+    return localDirs.getLocalPathToRead(OUTPUT_DIR + Path.SEPARATOR + map + Path.SEPARATOR + MAP_OUTPUT_INDEX, job);
   }
 
   /** A partition's index record, read from the map's index file (whose own checksum is verified). */

@@ -52,10 +52,6 @@ import org.slf4j.LoggerFactory;
 final class MapOutputPublisher implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(MapOutputPublisher.class);
 
-  /** Hadoop's names of a map task's output and its index (MapOutputFile), in {@code output/<attempt>/}. */
-  private static final String MAP_OUTPUT = "file.out";
-  private static final String MAP_OUTPUT_INDEX = MAP_OUTPUT + ".index";
-
   private final Map<ApplicationId, Job> jobs = new ConcurrentHashMap<>();
   private final JobConf jobConf;
   private final List<Path> localDirs;
@@ -181,7 +177,7 @@ final class MapOutputPublisher implements AutoCloseable {
     Map<String, Path> index = new HashMap<>();
     for (Path dir : localDirs) {
       Path output = dir.resolve("usercache").resolve(job.user()).resolve("appcache").resolve(job.app().toString())
-          .resolve("output");
+          .resolve(LocalMapOutputs.OUTPUT_DIR);
       if (!Files.isDirectory(output)) {
         continue;
       }
@@ -191,8 +187,8 @@ final class MapOutputPublisher implements AutoCloseable {
           if (job.published().contains(mapAttempt)) {
             continue;
           }
-          Path d = attempt.resolve(MAP_OUTPUT);
-          Path i = attempt.resolve(MAP_OUTPUT_INDEX);
+          Path d = attempt.resolve(LocalMapOutputs.MAP_OUTPUT);
+          Path i = attempt.resolve(LocalMapOutputs.MAP_OUTPUT_INDEX);
           if (Files.isRegularFile(d)) {
             data.putIfAbsent(mapAttempt, d);
           }
