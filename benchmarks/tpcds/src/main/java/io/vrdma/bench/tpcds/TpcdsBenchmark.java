@@ -60,7 +60,8 @@ public final class TpcdsBenchmark {
       "  --executor-mb N        memory per executor of local-cluster[2,1,N] (default 2048)",
       "  --driver-mb N          heap of each variant's driver JVM (default 1536)",
       "  --shuffle-partitions N spark.sql.shuffle.partitions, AQE coalesces them (default 200, Spark's default)",
-      "  --arena SIZE           shm arena per application for our shm tier, Spark size (default 1g)",
+      "  --arena SIZE           shm arena per application for our shm tier, Spark size (default "
+          + SparkVariants.BENCH_ARENA_BYTES + ")",
       "  --out DIR              where tpcds-report.md/.csv/.png and logs/ go (default benchmark-results/tpcds)",
       "  --job tpcds|synthetic  synthetic: the ~1 GB shuffle job of benchmarks/spark-shuffle instead; the flags",
       "                         after it are that job's (--job synthetic --help lists them); must come first",
@@ -99,7 +100,7 @@ public final class TpcdsBenchmark {
     int executorMb = 2048;
     int driverMb = 1536;
     int shufflePartitions = 200;
-    String arena = "1g";
+    String arena = SparkVariants.BENCH_ARENA_BYTES;
     Path out = Path.of("benchmark-results", "tpcds");
     Flags f = new Flags(args);
     while (f.next()) {
