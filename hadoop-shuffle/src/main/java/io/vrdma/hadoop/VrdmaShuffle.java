@@ -183,7 +183,9 @@ public class VrdmaShuffle<K, V> implements ShuffleConsumerPlugin<K, V>, Exceptio
     for (Map.Entry<org.apache.hadoop.mapred.TaskAttemptID, MapOutputFile> e : files.entrySet()) {
       TaskAttemptID map = e.getKey();
       Path data = e.getValue().getOutputFile();
-      IndexRecord record = local.record(e.getValue().getOutputIndexFile(), partition);
+      // beside the data file, by Hadoop's convention for these files: in an uber job the MapOutputFile here is a
+      // YarnOutputFiles.RenamedMapOutputFile, whose getOutputIndexFile() throws
+      IndexRecord record = local.record(data.suffix(".index"), partition);
       MapOutput<K, V> output;
       while ((output = merger.reserve(map, record.rawLength, 0)) == null) {
         merger.waitForResource();
