@@ -29,8 +29,24 @@ public final class BlockConf {
   public static final ConfigKey<Long> RETRY_WAIT = ConfigKey.millis(PREFIX + "retryWait", "200ms",
       "Wait before the first retry; it doubles with each further retry.");
   public static final ConfigKey<Boolean> CHECKSUM = ConfigKey.bool(PREFIX + "checksum", true,
-      "Server: compute a CRC32C of each block when it is published. Client: verify it; a mismatch is"
-          + " fetched again once, then reported as a corrupt block, never delivered.");
+      "Server: compute a CRC32C of each block the first time a reader asks for it (from the window's copy when"
+          + " the block is staged, else from the file). Client: verify it; a mismatch is fetched again once, then"
+          + " reported as a corrupt block, never delivered.");
+  public static final ConfigKey<Long> STAGE_MAX_BYTES_PER_PEER = ConfigKey.size(PREFIX + "stage.maxBytesPerPeer",
+      "64m", "Server: bytes of staged blocks (shm arena, verbs registrations) one reader connection may hold at"
+          + " once; at most half the tier's window is used, so that two readers always share it. A reader at its"
+          + " limit waits for its own releases; a block larger than the limit goes alone.");
+  public static final ConfigKey<Long> STAGE_WAIT = ConfigKey.millis(PREFIX + "stage.wait", "10s",
+      "Server: how long a locate request waits for room in a full window before its blocks are answered with"
+          + " their tcp places instead (counted as window fallbacks, logged at INFO once per namespace). Must be"
+          + " below vrdma.transport.readTimeout.");
+  public static final ConfigKey<Long> STAGE_LEASE_TIMEOUT = ConfigKey.millis(PREFIX + "stage.leaseTimeout", "120s",
+      "Server: a staged block not given back within this time is taken back (a reader that stalls); a reader"
+          + " whose connection closes loses its leases at once. A reader that was still reading the block in"
+          + " place sees its stream fail, never another block's bytes.");
+  public static final ConfigKey<Long> STAGE_THREADS = ConfigKey.size(PREFIX + "stage.threads", "2",
+      "Server: threads that place requested blocks in the window (file reads, copies, checksums); the"
+          + " transport's event loops never do.");
   public static final ConfigKey<Boolean> SHM_IN_PLACE = ConfigKey.bool(PREFIX + "shmInPlace", true,
       "Client: read blocks served over shm where they lie in the peer's arena instead of copying them into a"
           + " receive buffer (no copy, no spill file for large blocks). A block whose region is freed while it is"

@@ -333,7 +333,7 @@ class BlockServerFuzzTest {
         authenticate(ch, p);
         b.clear();
         List<String> ids = List.copyOf(p.blocks.keySet());
-        frame(b, Frames.REQUEST, 4, bytes(Messages.locate(p.namespace, ids)));
+        frame(b, Frames.REQUEST, 4, bytes(Messages.locate(p.namespace, Tier.TCP, ids)));
         send(ch, b.flip());
         List<Location> locations;
         try {
@@ -341,7 +341,7 @@ class BlockServerFuzzTest {
         } catch (io.vrdma.transport.TransportException e) {
           throw new AssertionError("bad LOCATE answer: " + e.getMessage() + "; " + replay, e);
         }
-        RegionDescriptor d = locations.get(0).descriptors().get(Tier.TCP);
+        RegionDescriptor d = locations.get(0).placements().get(Tier.TCP).region();
         p.key = d.key();
         p.regionLength = d.length();
       }
@@ -466,7 +466,7 @@ class BlockServerFuzzTest {
         for (int j = 0; j < n; j++) {
           ids.add(rnd.nextInt(3) == 0 ? "missing_" + rnd.nextInt(1_000_000) : known.get(rnd.nextInt(known.size())));
         }
-        request(Messages.locate(p.namespace, ids));
+        request(Messages.locate(p.namespace, Tier.TCP, ids));
         return;
       }
       if (kind < 8) {
@@ -512,7 +512,7 @@ class BlockServerFuzzTest {
         }
         case 3 -> {
           count("frame longer than it claims / truncated");
-          byte[] payload = bytes(Messages.locate(p.namespace, List.copyOf(p.blocks.keySet())));
+          byte[] payload = bytes(Messages.locate(p.namespace, Tier.TCP, List.copyOf(p.blocks.keySet())));
           out.putInt(Frames.HEADER_AFTER_LENGTH + payload.length + 1 + rnd.nextInt(MAX_FRAME - payload.length - 100));
           out.put(Frames.REQUEST).putLong(id()).put(payload, 0, rnd.nextInt(payload.length + 1));
           framesInBatch++;
@@ -521,7 +521,7 @@ class BlockServerFuzzTest {
         case 4 -> {
           count("bit-flipped frame");
           int at = out.position();
-          request(rnd.nextBoolean() ? Messages.locate(p.namespace, List.copyOf(p.blocks.keySet()))
+          request(rnd.nextBoolean() ? Messages.locate(p.namespace, Tier.TCP, List.copyOf(p.blocks.keySet()))
               : Messages.authChallenge(p.namespace));
           int length = out.position() - at;
           for (int k = 1 + rnd.nextInt(3); k > 0; k--) {
@@ -596,7 +596,7 @@ class BlockServerFuzzTest {
         }
         case 10 -> {
           count("stray bytes after a block message");
-          ByteBuffer m = rnd.nextBoolean() ? Messages.locate(p.namespace, List.of("shuffle_0_0_0"))
+          ByteBuffer m = rnd.nextBoolean() ? Messages.locate(p.namespace, Tier.TCP, List.of("shuffle_0_0_0"))
               : Messages.authChallenge(p.namespace);
           ByteBuffer longer = ByteBuffer.allocate(m.remaining() + 1 + rnd.nextInt(100)).put(m);
           while (longer.hasRemaining()) {
@@ -621,7 +621,7 @@ class BlockServerFuzzTest {
               // with authentication on: a namespace this connection has not proven; off: a challenge
               // for a namespace without a secret
               Published other = proven == null ? p : published.get(published.get(0) == proven ? 1 : 0);
-              request(authenticate ? Messages.locate(other.namespace, List.of("shuffle_0_0_0"))
+              request(authenticate ? Messages.locate(other.namespace, Tier.TCP, List.of("shuffle_0_0_0"))
                   : Messages.authChallenge(p.namespace));
             }
           }

@@ -14,6 +14,12 @@ public interface InboundConnection {
   /** State that the layers above keep per connection (for instance: authenticated). */
   ConcurrentMap<String, Object> attributes();
 
+  /**
+   * Runs {@code action} once when the connection closes, for whatever reason (the peer went away, it was
+   * dropped); at once when it is closed already. The layers above free what they hold for the peer there.
+   */
+  void onClose(Runnable action);
+
   /** Drops the connection, for instance after a failed authentication. */
   void close();
 }

@@ -5,8 +5,8 @@ import io.vrdma.block.BlockException.BlockNotFoundException;
 import io.vrdma.block.BlockException.CorruptBlockException;
 import io.vrdma.block.protocol.Messages;
 import io.vrdma.block.protocol.Messages.Location;
+import io.vrdma.block.protocol.Messages.Placement;
 import io.vrdma.transport.Connection;
-import io.vrdma.transport.RegionDescriptor;
 import io.vrdma.transport.RegionView;
 import io.vrdma.transport.Tier;
 import io.vrdma.transport.TransportException;
@@ -57,6 +57,7 @@ public final class BlockClient implements AutoCloseable {
   private final Map<String, PeerSession> sessions = new ConcurrentHashMap<>();
   private final ScheduledExecutorService executor;
   private final Path spillDir;
+  private final LeaseReturns leases;
 
   public BlockClient(TransportNode node, BlockConf conf) {
     this.node = node;
@@ -72,6 +73,7 @@ public final class BlockClient implements AutoCloseable {
       t.setDaemon(true);
       return t;
     });
+    this.leases = new LeaseReturns(executor);
   }
 
   /** Counters of what this client moved, per tier, and of its retries, fallbacks and failures. */
@@ -120,7 +122,11 @@ public final class BlockClient implements AutoCloseable {
       }
     }
 
-    /** Locates the ids batch by batch, starting each batch's reads as soon as its answer is in. */
+    /**
+     * Locates the ids batch by batch, each batch's reads starting as soon as its answer is in. Blocks the server
+     * could not place in its window yet (deferred) are asked for again at once; the server answers when it has
+     * room, so the window is refilled while the reader works on what it has.
+     */
     void locateAndStart(List<String> ids, int attempt) {
       int batchSize = (int) (long) conf.get(BlockConf.LOCATE_BATCH);
       Connection connection;
@@ -131,26 +137,44 @@ public final class BlockClient implements AutoCloseable {
         return;
       }
       for (int from = 0; from < ids.size(); from += batchSize) {
-        List<String> batch = ids.subList(from, Math.min(ids.size(), from + batchSize));
-        List<Location> locations;
-        try {
-          locations = Messages.decodeLocateAnswer(session.call(connection, Messages.locate(namespace, batch)), batch.size());
-        } catch (TransportException e) {
-          retryOrFail(ids.subList(from, ids.size()), attempt, e);
-          return;
-        }
-        for (int i = 0; i < batch.size(); i++) {
-          String id = batch.get(i);
-          Location location = locations.get(i);
-          if (location == null) {
-            fail(id, new BlockNotFoundException("block " + id + " is not published in namespace " + namespace
-                + " on " + session.key()));
-          } else {
-            BlockRead read = new BlockRead(this, id, location, tierOrder(connection, location));
-            flow.acquire(session.key(), read.charge, read::start);
-          }
-        }
+        locate(connection, List.copyOf(ids.subList(from, Math.min(ids.size(), from + batchSize))), attempt);
       }
+    }
+
+    private void locate(Connection connection, List<String> batch, int attempt) {
+      session.callAsync(connection, Messages.locate(namespace, connection.tier(), batch)).whenCompleteAsync(
+          (answer, failure) -> {
+            List<Location> locations;
+            try {
+              if (failure != null) {
+                Throwable cause = unwrap(failure);
+                throw cause instanceof TransportException te ? te
+                    : new TransportException("locate at " + session.key() + " failed: " + cause, cause);
+              }
+              locations = Messages.decodeLocateAnswer(answer, batch.size());
+            } catch (TransportException e) {
+              retryOrFail(batch, attempt, e);
+              return;
+            }
+            List<String> deferred = new ArrayList<>();
+            for (int i = 0; i < batch.size(); i++) {
+              String id = batch.get(i);
+              Location location = locations.get(i);
+              if (location == null) {
+                fail(id, new BlockNotFoundException("block " + id + " is not published in namespace " + namespace
+                    + " on " + session.key()));
+              } else if (location.deferred()) {
+                deferred.add(id);
+              } else {
+                BlockRead read = new BlockRead(this, id, location, connection, tierOrder(connection, location), attempt);
+                flow.acquire(session.key(), read.charge, read::start);
+              }
+            }
+            if (!deferred.isEmpty()) {
+              metrics.deferred(deferred.size());
+              locate(connection, deferred, attempt);
+            }
+          }, executor);
     }
 
     private void retryOrFail(List<String> ids, int attempt, TransportException e) {
@@ -194,7 +218,7 @@ public final class BlockClient implements AutoCloseable {
     List<Tier> preference = node.conf().tiers();
     List<Tier> order = new ArrayList<>();
     for (Tier t : preference.subList(preference.indexOf(connection.tier()), preference.size())) {
-      if (location.descriptors().containsKey(t)) {
+      if (location.placements().containsKey(t)) {
         order.add(t);
       }
     }
@@ -205,45 +229,63 @@ public final class BlockClient implements AutoCloseable {
     return conf.get(BlockConf.RETRY_WAIT) << Math.min(attempt - 1, 16);
   }
 
-  /** One block's journey: tiers in order, retries, checksum, delivery. */
+  /**
+   * One block's journey: tiers in order, checksum, delivery, and giving its lease back. A read that fails on every
+   * tier locates the block again (after a backoff, on a fresh connection when the old one is gone): a staged copy
+   * may have been taken back.
+   */
   private final class BlockRead {
     final Fetch fetch;
     final String id;
     final Location location;
+    /** The connection the location came on: the server lent the staged copy to it. */
+    final Connection connection;
     final List<Tier> tiers;
     final long charge;
+    final int retries;
     int tierIndex;
-    int retries;
     boolean refetchedCorrupt;
+    private final java.util.concurrent.atomic.AtomicBoolean leaseReturned = new java.util.concurrent.atomic.AtomicBoolean();
 
-    BlockRead(Fetch fetch, String id, Location location, List<Tier> tiers) {
+    BlockRead(Fetch fetch, String id, Location location, Connection connection, List<Tier> tiers, int retries) {
       this.fetch = fetch;
       this.id = id;
       this.location = location;
+      this.connection = connection;
       this.tiers = tiers;
+      this.retries = retries;
       this.charge = flow.charge(location.length());
     }
 
     void start() {
+      if (location.length() == 0) { // nothing to read, whichever tier it would take
+        try {
+          BufferBlock empty = new BufferBlock(id, node.bufferPool().acquire(1), 0);
+          metrics.delivered(connection.tier(), 0);
+          finish(empty, null);
+        } catch (TransportException e) {
+          finish(null, e);
+        }
+        return;
+      }
       if (tiers.isEmpty()) {
-        finish(null, new InvalidDescriptorException("block " + id + " is registered on "
-            + location.descriptors().keySet() + ", none of which the connection to " + fetch.session.key() + " has"));
+        finish(null, new InvalidDescriptorException("block " + id + " is placed on "
+            + location.placements().keySet() + ", none of which the connection to " + fetch.session.key() + " has"));
         return;
       }
       Tier tier = tiers.get(tierIndex);
-      RegionDescriptor region = location.descriptors().get(tier);
-      Connection connection = fetch.session.current();
+      Placement place = location.placements().get(tier);
       CompletableFuture<FetchedBlock> read;
       try {
         Optional<RegionView> view = inPlace && location.length() <= Integer.MAX_VALUE
-            ? connection.view(region, location.offset(), (int) location.length()) : Optional.empty();
+            ? connection.view(place.region(), place.offset(), (int) location.length()) : Optional.empty();
         if (view.isPresent()) {
-          read = CompletableFuture.completedFuture(new ViewBlock(id, view.get()));
+          read = CompletableFuture.completedFuture(new ViewBlock(id, view.get(), this::giveLeaseBack));
         } else {
           read = location.length() <= node.bufferPool().maxBufferBytes()
-              ? readIntoBuffer(connection, region) : readIntoSpillFile(connection, region);
+              ? readIntoBuffer(place) : readIntoSpillFile(place);
         }
-      } catch (IOException e) {
+      } catch (IOException | RuntimeException e) {
         read = CompletableFuture.failedFuture(e);
       }
       read.whenComplete((block, failure) -> {
@@ -255,26 +297,30 @@ public final class BlockClient implements AutoCloseable {
       });
     }
 
-    private CompletableFuture<FetchedBlock> readIntoBuffer(Connection connection, RegionDescriptor region)
-        throws TransportException {
-      int length = (int) location.length();
-      PooledBuffer buffer = node.bufferPool().acquire(Math.max(1, length));
-      CompletableFuture<FetchedBlock> read = length == 0 ? CompletableFuture.completedFuture(null)
-          .thenApply(x -> new BufferBlock(id, buffer, 0))
-          : connection.read(region, location.offset(), length, buffer, 0).thenApply(x -> new BufferBlock(id, buffer, length));
-      return read.whenComplete((b, e) -> {
-        if (e != null) {
-          buffer.release();
-        }
-      });
+    /** Tells the server it may reuse the block's staged space; once, whoever calls. */
+    void giveLeaseBack() {
+      if (leaseReturned.compareAndSet(false, true)) {
+        leases.giveBack(connection, location.lease());
+      }
     }
 
-    private CompletableFuture<FetchedBlock> readIntoSpillFile(Connection connection, RegionDescriptor region)
-        throws TransportException, IOException {
+    private CompletableFuture<FetchedBlock> readIntoBuffer(Placement place) throws TransportException {
+      int length = (int) location.length();
+      PooledBuffer buffer = node.bufferPool().acquire(Math.max(1, length));
+      return connection.read(place.region(), place.offset(), length, buffer, 0)
+          .thenApply(x -> (FetchedBlock) new BufferBlock(id, buffer, length))
+          .whenComplete((b, e) -> {
+            if (e != null) {
+              buffer.release();
+            }
+          });
+    }
+
+    private CompletableFuture<FetchedBlock> readIntoSpillFile(Placement place) throws TransportException, IOException {
       Path file = Files.createTempFile(spillDir, "vrdma-block-", ".spill");
       FileChannel out = FileChannel.open(file, StandardOpenOption.WRITE);
       PooledBuffer piece = node.bufferPool().acquire(node.bufferPool().maxBufferBytes());
-      return readPieces(connection, region, piece, out, 0).whenComplete((x, e) -> {
+      return readPieces(place, piece, out, 0).whenComplete((x, e) -> {
         piece.release();
         try {
           out.close();
@@ -287,13 +333,12 @@ public final class BlockClient implements AutoCloseable {
       }).thenApply(x -> new FileBlock(id, file, location.length()));
     }
 
-    private CompletableFuture<Void> readPieces(Connection connection, RegionDescriptor region, PooledBuffer piece,
-        FileChannel out, long done) {
+    private CompletableFuture<Void> readPieces(Placement place, PooledBuffer piece, FileChannel out, long done) {
       if (done == location.length()) {
         return CompletableFuture.completedFuture(null);
       }
       int n = (int) Math.min(piece.capacity(), location.length() - done);
-      return connection.read(region, location.offset() + done, n, piece, 0).thenCompose(x -> {
+      return connection.read(place.region(), place.offset() + done, n, piece, 0).thenCompose(x -> {
         try {
           ByteBuffer bytes = piece.nioBuffer(0, n);
           long at = done;
@@ -303,7 +348,7 @@ public final class BlockClient implements AutoCloseable {
         } catch (IOException e) {
           throw new CompletionException(e);
         }
-        return readPieces(connection, region, piece, out, done + n);
+        return readPieces(place, piece, out, done + n);
       });
     }
 
@@ -321,6 +366,7 @@ public final class BlockClient implements AutoCloseable {
           try {
             inPlaceBlock.checkStillValid(); // the checksummed bytes were the block's all along
           } catch (IOException e) {
+            block.release();
             failed(new RegionNotFoundException(e.getMessage()));
             return;
           }
@@ -358,26 +404,24 @@ public final class BlockClient implements AutoCloseable {
         return;
       }
       boolean gone = cause instanceof RegionNotFoundException || cause instanceof InvalidDescriptorException;
-      if (gone || retries >= conf.get(BlockConf.MAX_RETRIES)) {
+      // a staged copy that is gone was taken back (its lease expired, the connection broke): locate it again
+      if ((gone && location.lease() == 0) || retries >= conf.get(BlockConf.MAX_RETRIES)) {
         finish(null, gone ? new BlockNotFoundException("block " + id + " is no longer served by "
             + fetch.session.key() + ": " + cause.getMessage()) : cause);
         return;
       }
-      retries++;
       metrics.retried();
-      tierIndex = 0;
-      executor.schedule(() -> {
-        try {
-          fetch.session.ready(fetch.namespace, fetch.secret);
-          start();
-        } catch (TransportException e) {
-          failed(e);
-        }
-      }, backoff(retries), TimeUnit.MILLISECONDS);
+      giveLeaseBack();
+      flow.release(fetch.session.key(), charge);
+      executor.schedule(() -> fetch.locateAndStart(List.of(id), retries + 1), backoff(retries + 1),
+          TimeUnit.MILLISECONDS);
     }
 
     private void finish(FetchedBlock block, Throwable failure) {
       flow.release(fetch.session.key(), charge);
+      if (!(block instanceof ViewBlock)) {
+        giveLeaseBack(); // copied out (or failed): the staged bytes are no longer needed
+      }
       if (failure == null) {
         fetch.succeed(id, block);
       } else {

@@ -16,6 +16,7 @@ public final class BlockClientMetrics {
   private final LongAdder fallbacks = new LongAdder();
   private final LongAdder corruptRefetches = new LongAdder();
   private final LongAdder failures = new LongAdder();
+  private final LongAdder deferred = new LongAdder();
 
   BlockClientMetrics() {
     for (Tier t : Tier.values()) {
@@ -43,6 +44,15 @@ public final class BlockClientMetrics {
 
   void failed() {
     failures.increment();
+  }
+
+  void deferred(int blocks) {
+    deferred.add(blocks);
+  }
+
+  /** Blocks a server could not place in its window at once and that were asked for again. */
+  public long deferredBlocks() {
+    return deferred.sum();
   }
 
   /** Bytes of blocks delivered that came over a tier. */

@@ -77,6 +77,24 @@ final class PeerSession {
     }
   }
 
+  /** A control answer, failed with a {@link TransportException.ReadTimeoutException} after the read timeout. */
+  java.util.concurrent.CompletableFuture<ByteBuffer> callAsync(Connection c, ByteBuffer message) {
+    long timeout = node.conf().readTimeoutMillis();
+    return c.request(message).orTimeout(timeout, TimeUnit.MILLISECONDS).handle((answer, failure) -> {
+      if (failure == null) {
+        return answer;
+      }
+      Throwable cause = failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null
+          ? failure.getCause() : failure;
+      if (cause instanceof TimeoutException) {
+        throw new java.util.concurrent.CompletionException(new TransportException.ReadTimeoutException(
+            "no answer from " + key() + " within " + timeout + " ms"));
+      }
+      throw cause instanceof java.util.concurrent.CompletionException ce ? ce
+          : new java.util.concurrent.CompletionException(cause);
+    });
+  }
+
   /** Waits for a control answer with the read timeout. */
   ByteBuffer call(Connection c, ByteBuffer message) throws TransportException {
     return await(c.request(message));

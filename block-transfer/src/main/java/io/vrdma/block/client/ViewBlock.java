@@ -14,10 +14,13 @@ import java.nio.ByteBuffer;
  */
 final class ViewBlock extends RefCounted {
   private final RegionView view;
+  private final Runnable onRelease;
 
-  ViewBlock(String blockId, RegionView view) {
+  /** @param onRelease runs once when the last reference goes: the reader is done with the bytes in place */
+  ViewBlock(String blockId, RegionView view, Runnable onRelease) {
     super(blockId);
     this.view = view;
+    this.onRelease = onRelease;
   }
 
   @Override
@@ -48,6 +51,7 @@ final class ViewBlock extends RefCounted {
 
   @Override
   void deallocate() {
-    // the bytes are the peer's; nothing of ours to free
+    // the bytes are the peer's: tell it they may go
+    onRelease.run();
   }
 }

@@ -23,15 +23,24 @@ import java.util.Map;
  * <pre>
  * AUTH_CHALLENGE  [ns]                       → [32-byte nonce]
  * AUTH_PROOF      [ns][32-byte HMAC]         → [1]                (a wrong proof closes the connection)
- * LOCATE          [ns][int n][id]×n          → [int n] per block: [0] missing
- *                                               or [1][long offset][long length][1|0][int crc32c][byte k][descriptor]×k
+ * LOCATE          [ns][byte tier][int n][id]×n
+ *                                            → [int n] per block: [0] missing, [2] deferred (the window is full: ask again)
+ *                                               or [1][long length][1|0][int crc32c][long lease][byte k]([descriptor][long offset])×k
+ * RELEASE         [int n][long lease]×n      → []
  * </pre>
- * Strings are {@code [short length][UTF-8]}.
+ * Strings are {@code [short length][UTF-8]}. {@code tier} is the tier the reader will read with: on a tier that
+ * stages ({@code shm}, {@code verbs}) the server places the blocks in its window and answers with a lease, which
+ * the reader gives back with {@code RELEASE} once it is done with the bytes (lease 0: nothing to give back).
  */
 public final class Messages {
   public static final byte AUTH_CHALLENGE = 1;
   public static final byte AUTH_PROOF = 2;
   public static final byte LOCATE = 3;
+  public static final byte RELEASE = 4;
+
+  private static final byte MISSING = 0;
+  private static final byte LOCATED = 1;
+  private static final byte DEFERRED = 2;
 
   public static final int NONCE_BYTES = 32;
   public static final int MAC_BYTES = 32;
@@ -39,24 +48,50 @@ public final class Messages {
   private Messages() {}
 
   /** A request as the server decodes it. */
-  public sealed interface Request permits AuthChallenge, AuthProof, Locate {
+  public sealed interface Request permits NamespaceRequest, Release {}
+
+  /** A request about one namespace (every request but {@link Release}, whose leases are the connection's own). */
+  public sealed interface NamespaceRequest extends Request permits AuthChallenge, AuthProof, Locate {
     String namespace();
   }
 
-  public record AuthChallenge(String namespace) implements Request {}
+  public record AuthChallenge(String namespace) implements NamespaceRequest {}
 
-  public record AuthProof(String namespace, byte[] mac) implements Request {}
+  public record AuthProof(String namespace, byte[] mac) implements NamespaceRequest {}
 
-  public record Locate(String namespace, List<String> blockIds) implements Request {}
+  /** @param tier the tier the reader will read the blocks with */
+  public record Locate(String namespace, Tier tier, List<String> blockIds) implements NamespaceRequest {}
+
+  /** Gives back leases the connection holds. */
+  public record Release(long[] leases) implements Request {}
+
+  /** Where a block's bytes lie in one region: the region and the block's first byte in it. */
+  public record Placement(RegionDescriptor region, long offset) {}
 
   /**
-   * Where a located block lives: the same bytes on every tier the server registered them on.
+   * Where a located block lives: the same bytes on every tier the server has them on.
    *
-   * @param offset where the block starts inside each descriptor's region
    * @param length the block's bytes
    * @param checksum CRC32C of the bytes, or null when the server computes none
+   * @param lease what the reader gives back with RELEASE when done with the bytes; 0 when nothing was staged
+   * @param placements per tier, the region and the block's offset in it
    */
-  public record Location(long offset, long length, Integer checksum, Map<Tier, RegionDescriptor> descriptors) {}
+  public record Location(long length, Integer checksum, long lease, Map<Tier, Placement> placements) {
+    /** A block the server could not place in its window yet: the reader asks for it again. */
+    public static final Location DEFERRED = new Location(-1, null, 0, Map.of());
+
+    public boolean deferred() {
+      return this == DEFERRED;
+    }
+
+    public Location withLease(long id) {
+      return new Location(length, checksum, id, placements);
+    }
+
+    public Location withChecksum(Integer crc) {
+      return new Location(length, crc, lease, placements);
+    }
+  }
 
   /** Decodes a request, refusing anything malformed with a one-line reason. */
   public static Request decodeRequest(ByteBuffer in) throws MalformedMessageException {
@@ -74,6 +109,7 @@ public final class Messages {
         }
         case LOCATE -> {
           String ns = string(in, "namespace");
+          Tier tier = tier(in.get());
           int n = in.getInt();
           if (n < 0 || n > MessagesLimits.MAX_BLOCKS_PER_LOCATE) {
             throw new MalformedMessageException("LOCATE of " + n + " blocks (limit "
@@ -86,7 +122,18 @@ public final class Messages {
           for (int i = 0; i < n; i++) {
             ids.add(string(in, "block id"));
           }
-          yield new Locate(ns, ids);
+          yield new Locate(ns, tier, ids);
+        }
+        case RELEASE -> {
+          int n = in.getInt();
+          if (n < 0 || n > in.remaining() / 8) {
+            throw new MalformedMessageException("RELEASE claims " + n + " leases in " + in.remaining() + " bytes");
+          }
+          long[] leases = new long[n];
+          for (int i = 0; i < n; i++) {
+            leases[i] = in.getLong();
+          }
+          yield new Release(leases);
         }
         default -> throw new MalformedMessageException("unknown block message type " + type);
       };
@@ -108,15 +155,24 @@ public final class Messages {
     return b.put(mac).flip();
   }
 
-  public static ByteBuffer locate(String namespace, List<String> blockIds) {
+  public static ByteBuffer release(long[] leases) {
+    ByteBuffer b = ByteBuffer.allocate(1 + 4 + 8 * leases.length).put(RELEASE).putInt(leases.length);
+    for (long lease : leases) {
+      b.putLong(lease);
+    }
+    return b.flip();
+  }
+
+  /** @param tier the tier the reader will read with: a staging tier gets the blocks placed in its window */
+  public static ByteBuffer locate(String namespace, Tier tier, List<String> blockIds) {
     List<byte[]> encoded = new ArrayList<>(blockIds.size());
-    int size = 4;
+    int size = 1 + 4;
     for (String id : blockIds) {
       byte[] e = utf8(id);
       encoded.add(e);
       size += 2 + e.length;
     }
-    ByteBuffer b = message(LOCATE, namespace, size).putInt(blockIds.size());
+    ByteBuffer b = message(LOCATE, namespace, size).put((byte) tier.ordinal()).putInt(blockIds.size());
     for (byte[] e : encoded) {
       b.putShort((short) e.length).put(e);
     }
@@ -127,23 +183,27 @@ public final class Messages {
   public static ByteBuffer locateAnswer(List<Location> locations) {
     int size = 4;
     for (Location l : locations) {
-      size += 1 + (l == null ? 0 : 8 + 8 + 1 + 4 + 1 + l.descriptors().size() * RegionDescriptor.SERIALIZED_BYTES);
+      size += 1 + (l == null || l.deferred() ? 0
+          : 8 + 1 + 4 + 8 + 1 + l.placements().size() * (RegionDescriptor.SERIALIZED_BYTES + 8));
     }
     ByteBuffer b = ByteBuffer.allocate(size).putInt(locations.size());
     for (Location l : locations) {
-      if (l == null) {
-        b.put((byte) 0);
+      if (l == null || l.deferred()) {
+        b.put(l == null ? MISSING : DEFERRED);
         continue;
       }
-      b.put((byte) 1).putLong(l.offset()).putLong(l.length());
+      b.put(LOCATED).putLong(l.length());
       b.put((byte) (l.checksum() == null ? 0 : 1)).putInt(l.checksum() == null ? 0 : l.checksum());
-      b.put((byte) l.descriptors().size());
-      l.descriptors().values().forEach(d -> d.writeTo(b));
+      b.putLong(l.lease()).put((byte) l.placements().size());
+      for (Placement p : l.placements().values()) {
+        p.region().writeTo(b);
+        b.putLong(p.offset());
+      }
     }
     return b.flip();
   }
 
-  /** Decodes the answer to a LOCATE of {@code expected} ids. */
+  /** Decodes the answer to a LOCATE of {@code expected} ids: null for a missing block. */
   public static List<Location> decodeLocateAnswer(ByteBuffer in, int expected) throws TransportException {
     try {
       int n = in.getInt();
@@ -152,26 +212,38 @@ public final class Messages {
       }
       List<Location> out = new ArrayList<>(n);
       for (int i = 0; i < n; i++) {
-        if (in.get() == 0) {
-          out.add(null);
+        byte status = in.get();
+        if (status != LOCATED) {
+          if (status != MISSING && status != DEFERRED) {
+            throw new MalformedMessageException("LOCATE answer entry of status " + status);
+          }
+          out.add(status == MISSING ? null : Location.DEFERRED);
           continue;
         }
-        long offset = in.getLong();
         long length = in.getLong();
         boolean hasCrc = in.get() != 0;
         int crc = in.getInt();
+        long lease = in.getLong();
         int k = in.get() & 0xff;
-        Map<Tier, RegionDescriptor> descriptors = new EnumMap<>(Tier.class);
+        Map<Tier, Placement> placements = new EnumMap<>(Tier.class);
         for (int j = 0; j < k; j++) {
           RegionDescriptor d = RegionDescriptor.readFrom(in);
-          descriptors.put(d.tier(), d);
+          placements.put(d.tier(), new Placement(d, in.getLong()));
         }
-        out.add(new Location(offset, length, hasCrc ? crc : null, descriptors));
+        out.add(new Location(length, hasCrc ? crc : null, lease, placements));
       }
       return out;
     } catch (BufferUnderflowException e) {
       throw new MalformedMessageException("truncated LOCATE answer");
     }
+  }
+
+  private static Tier tier(byte ordinal) throws MalformedMessageException {
+    Tier[] tiers = Tier.values();
+    if (ordinal < 0 || ordinal >= tiers.length) {
+      throw new MalformedMessageException("unknown tier " + ordinal);
+    }
+    return tiers[ordinal];
   }
 
   private static ByteBuffer message(byte type, String namespace, int extra) {

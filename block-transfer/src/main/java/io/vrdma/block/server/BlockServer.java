@@ -7,7 +7,8 @@ import io.vrdma.block.protocol.Messages;
 import io.vrdma.block.protocol.Messages.AuthChallenge;
 import io.vrdma.block.protocol.Messages.AuthProof;
 import io.vrdma.block.protocol.Messages.Locate;
-import io.vrdma.block.protocol.Messages.Location;
+import io.vrdma.block.protocol.Messages.NamespaceRequest;
+import io.vrdma.block.protocol.Messages.Release;
 import io.vrdma.block.protocol.Messages.Request;
 import io.vrdma.block.protocol.SecretProof;
 import io.vrdma.transport.InboundConnection;
@@ -17,31 +18,36 @@ import io.vrdma.transport.Registration;
 import io.vrdma.transport.Tier;
 import io.vrdma.transport.TransportException;
 import io.vrdma.transport.TransportNode;
-import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.zip.CRC32C;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Publishes named blocks (segments of files written once) on a transport node and answers peers'
- * locate requests with the blocks' descriptors. Blocks live in namespaces — one per application and
- * shuffle, or per job — that are dropped at once, freeing every registration and arena byte.
+ * locate requests with the blocks' places. Blocks live in namespaces — one per application and
+ * shuffle, or per job — that are dropped at once, freeing every registration and window byte.
+ *
+ * <p>Published blocks stay in their files: the tiers that serve files in place (tcp) register each file
+ * segment once at publish, and the staging tiers (shm, verbs) get a block only while a reader holds it, through
+ * the server's {@link StagingWindow} — a window of fixed size, whatever the size of the shuffle.
  *
  * <p>With authentication on, every namespace has a secret, and a connection must prove it (see
- * {@link SecretProof}) before the server answers anything about that namespace; descriptors go only to
- * connections authenticated for the block's namespace, and the node's tcp reads are limited to the
+ * {@link SecretProof}) before the server answers anything about that namespace; places go only to
+ * connections authenticated for the block's namespace, and the node's tcp and verbs reads are limited to the
  * regions of those namespaces. Anything unauthenticated or malformed closes that connection with one
  * log line; other connections are served on.
+ *
+ * <p>Threads: requests are decoded and answered on the transport's event loops; placing blocks and computing
+ * checksums (file reads, copies) run on the staging window's own threads. {@link #publish} runs on the caller's
+ * thread and only registers file segments with the in-place tiers (no copy, no read).
  */
 public final class BlockServer implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(BlockServer.class);
@@ -50,11 +56,11 @@ public final class BlockServer implements AutoCloseable {
 
   private final TransportNode node;
   private final boolean authenticate;
-  private final boolean checksum;
+  private final Set<Tier> inPlaceTiers;
+  private final StagingWindow window;
   private final Map<String, Namespace> namespaces = new ConcurrentHashMap<>();
-  /** tcp registration key → namespace, for the read authorizer. */
   /** The namespace of each registration, by the descriptors whose reads the transport asks us about. */
-  private final Map<ServedKey, Namespace> byKey = new ConcurrentHashMap<>();
+  private final Map<ServedKey, String> byKey = new ConcurrentHashMap<>();
 
   /**
    * @param authenticate whether every namespace needs a secret and every connection must prove it
@@ -62,7 +68,16 @@ public final class BlockServer implements AutoCloseable {
   public BlockServer(TransportNode node, BlockConf conf, boolean authenticate) {
     this.node = node;
     this.authenticate = authenticate;
-    this.checksum = conf.get(BlockConf.CHECKSUM);
+    this.window = new StagingWindow(node, conf,
+        (block, staged) -> ServedKey.of(staged).forEach(k -> byKey.put(k, block.namespace)),
+        (block, staged) -> ServedKey.of(staged).forEach(byKey::remove));
+    Set<Tier> inPlace = EnumSet.noneOf(Tier.class);
+    for (Tier t : Tier.values()) {
+      if (node.has(t) && !window.stages(t)) {
+        inPlace.add(t);
+      }
+    }
+    this.inPlaceTiers = inPlace;
     node.setControlHandler(this::handle);
     node.setReadAuthorizer(this::mayRead);
   }
@@ -70,6 +85,16 @@ public final class BlockServer implements AutoCloseable {
   /** The transport node the blocks are served from. */
   public TransportNode node() {
     return node;
+  }
+
+  /** What the staging window has done: blocks staged, waits for room, tcp fallbacks, leases taken back. */
+  public StagingMetrics stagingMetrics() {
+    return window.metrics();
+  }
+
+  /** Staged blocks that readers hold right now. */
+  public int leasesHeld() {
+    return window.leasesHeld();
   }
 
   /**
@@ -87,8 +112,8 @@ public final class BlockServer implements AutoCloseable {
   }
 
   /**
-   * Publishes blocks that lie in one file: the file segment covering them is registered once, on every
-   * tier the node has (a full shm arena leaves it on the others), and each block is located in it.
+   * Publishes blocks that lie in one file. The file segment covering them is registered once on the tiers that
+   * serve files in place (tcp); nothing is read or copied: the staging tiers take a block when a reader asks.
    */
   public void publish(String namespace, Path file, List<BlockSegment> blocks) throws TransportException {
     Namespace ns = namespaces.get(namespace);
@@ -100,34 +125,27 @@ public final class BlockServer implements AutoCloseable {
     }
     long start = blocks.stream().mapToLong(BlockSegment::fileOffset).min().getAsLong();
     long end = blocks.stream().mapToLong(b -> b.fileOffset() + b.length()).max().getAsLong();
-    Registration registration = node.register(RegionSource.fileSegment(file, start, end - start));
-    List<PublishedBlock> published = new ArrayList<>(blocks.size());
-    // a tier that copied the bytes (the shm arena) has them in memory: checksum that copy, not the file again
-    ByteBuffer copy = checksum ? registration.copy().orElse(null) : null;
-    try {
-      try (FileChannel channel = checksum && copy == null ? FileChannel.open(file, StandardOpenOption.READ) : null) {
-        for (BlockSegment b : blocks) {
-          long offset = b.fileOffset() - start;
-          Integer crc = !checksum ? null
-              : copy != null ? crc32c(copy.slice((int) offset, (int) b.length()))
-              : crc32c(channel, b.fileOffset(), b.length());
-          published.add(new PublishedBlock(b.blockId(), registration, offset, b.length(), crc));
-        }
-      }
-    } catch (IOException e) {
-      registration.close();
-      throw new TransportException("cannot checksum blocks of " + file + ": " + e, e);
+    Registration registration = inPlaceTiers.isEmpty() ? null
+        : node.register(RegionSource.fileSegment(file, start, end - start), inPlaceTiers);
+    List<ServedBlock> published = new ArrayList<>(blocks.size());
+    for (BlockSegment b : blocks) {
+      published.add(new ServedBlock(b.blockId(), namespace, file, b.fileOffset(), b.length(), registration,
+          b.fileOffset() - start));
     }
     // known to the read authorizer before any peer can locate it
-    ServedKey.of(registration).forEach(k -> byKey.put(k, ns));
+    if (registration != null) {
+      ServedKey.of(registration).forEach(k -> byKey.put(k, namespace));
+    }
     if (!ns.add(registration, published)) {
-      ServedKey.of(registration).forEach(byKey::remove);
-      registration.close();
+      if (registration != null) {
+        ServedKey.of(registration).forEach(byKey::remove);
+        registration.close();
+      }
       throw new IllegalStateException("namespace " + namespace + " was dropped while publishing");
     }
   }
 
-  /** Drops a namespace: its blocks disappear and every registration and arena byte they held is freed. */
+  /** Drops a namespace: its blocks disappear and every registration and window byte they held is freed. */
   public void dropNamespace(String namespace) {
     Namespace ns = namespaces.remove(namespace);
     if (ns != null) {
@@ -135,6 +153,7 @@ public final class BlockServer implements AutoCloseable {
         ServedKey.of(r).forEach(byKey::remove);
         r.close();
       }
+      window.dropNamespace(namespace);
     }
   }
 
@@ -144,12 +163,17 @@ public final class BlockServer implements AutoCloseable {
   }
 
   private CompletableFuture<ByteBuffer> handle(InboundConnection peer, ByteBuffer message) {
-    Request request;
+    Request decoded;
     try {
-      request = Messages.decodeRequest(message);
+      decoded = Messages.decodeRequest(message);
     } catch (MalformedMessageException e) {
       return refuse(peer, e.getMessage());
     }
+    if (decoded instanceof Release release) {
+      window.release(peer, release.leases());
+      return CompletableFuture.completedFuture(ByteBuffer.allocate(0));
+    }
+    NamespaceRequest request = (NamespaceRequest) decoded;
     Namespace ns = namespaces.get(request.namespace());
     if (request instanceof AuthChallenge) {
       if (ns == null || ns.secret == null) {
@@ -172,12 +196,11 @@ public final class BlockServer implements AutoCloseable {
       return refuse(peer, "unauthenticated request for namespace " + request.namespace());
     }
     Locate locate = (Locate) request;
-    List<Location> answer = new ArrayList<>(locate.blockIds().size());
+    List<ServedBlock> blocks = new ArrayList<>(locate.blockIds().size());
     for (String id : locate.blockIds()) {
-      PublishedBlock b = ns == null ? null : ns.blocks.get(id);
-      answer.add(b == null ? null : new Location(b.offset, b.length, b.crc, b.registration.descriptors()));
+      blocks.add(ns == null ? null : ns.blocks.get(id));
     }
-    return CompletableFuture.completedFuture(Messages.locateAnswer(answer));
+    return window.locate(peer, locate.tier(), blocks).thenApply(Messages::locateAnswer);
   }
 
   private boolean mayAccess(InboundConnection peer, String namespace) {
@@ -189,8 +212,8 @@ public final class BlockServer implements AutoCloseable {
     if (authenticate && authenticated(peer).isEmpty()) {
       return false;
     }
-    Namespace ns = byKey.get(new ServedKey(descriptor.tier(), descriptor.key()));
-    return ns == null || mayAccess(peer, ns.name);
+    String ns = byKey.get(new ServedKey(descriptor.tier(), descriptor.key()));
+    return ns == null || mayAccess(peer, ns);
   }
 
   private static CompletableFuture<ByteBuffer> refuse(InboundConnection peer, String why) {
@@ -209,38 +232,13 @@ public final class BlockServer implements AutoCloseable {
     return (Map<String, byte[]>) peer.attributes().computeIfAbsent(NONCES, k -> new ConcurrentHashMap<String, byte[]>());
   }
 
-  /** One read buffer per publishing thread: a map output's blocks are checksummed one after another. */
-  private static final ThreadLocal<ByteBuffer> CRC_BUFFER =
-      ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(1 << 20));
-
-  private static int crc32c(ByteBuffer bytes) {
-    CRC32C crc = new CRC32C();
-    crc.update(bytes);
-    return (int) crc.getValue();
-  }
-
-  private static int crc32c(FileChannel channel, long offset, long length) throws IOException {
-    CRC32C crc = new CRC32C();
-    ByteBuffer buf = CRC_BUFFER.get();
-    long done = 0;
-    while (done < length) {
-      buf.clear().limit((int) Math.min(buf.capacity(), length - done));
-      int n = channel.read(buf, offset + done);
-      if (n < 0) {
-        throw new IOException("file ends inside block at " + (offset + done));
-      }
-      crc.update(buf.flip());
-      done += n;
-    }
-    return (int) crc.getValue();
-  }
-
-  /** Drops every namespace. The transport node stays the caller's. */
+  /** Drops every namespace and stops staging. The transport node stays the caller's. */
   @Override
   public void close() {
     for (String ns : List.copyOf(namespaces.keySet())) {
       dropNamespace(ns);
     }
+    window.close();
   }
 
   /**
@@ -257,12 +255,10 @@ public final class BlockServer implements AutoCloseable {
     }
   }
 
-  private record PublishedBlock(String id, Registration registration, long offset, long length, Integer crc) {}
-
   private static final class Namespace {
     final String name;
     final byte[] secret;
-    final Map<String, PublishedBlock> blocks = new ConcurrentHashMap<>();
+    final Map<String, ServedBlock> blocks = new ConcurrentHashMap<>();
     private final List<Registration> registrations = new ArrayList<>();
     private boolean dropped;
 
@@ -271,12 +267,14 @@ public final class BlockServer implements AutoCloseable {
       this.secret = secret;
     }
 
-    synchronized boolean add(Registration registration, List<PublishedBlock> published) {
+    synchronized boolean add(Registration registration, List<ServedBlock> published) {
       if (dropped) {
         return false;
       }
-      registrations.add(registration);
-      published.forEach(b -> blocks.put(b.id(), b));
+      if (registration != null) {
+        registrations.add(registration);
+      }
+      published.forEach(b -> blocks.put(b.id, b));
       return true;
     }
 

@@ -257,6 +257,11 @@ public final class TcpServerHandler extends SimpleChannelInboundHandler<ByteBuf>
   }
 
   @Override
+  public void onClose(Runnable action) {
+    ctx.channel().closeFuture().addListener(f -> action.run());
+  }
+
+  @Override
   public void close() {
     ctx.close();
   }

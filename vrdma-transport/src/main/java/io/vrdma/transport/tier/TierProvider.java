@@ -29,6 +29,15 @@ public interface TierProvider extends AutoCloseable {
   TierRegistration register(RegionSource source) throws TransportException;
 
   /**
+   * Bytes this tier can hold registered at once (the shm arena's data area, the verbs registration budget); a
+   * tier that serves regions where they lie (tcp) has no window. The largest region the tier can ever take is
+   * no larger.
+   */
+  default long windowBytes() {
+    return Long.MAX_VALUE;
+  }
+
+  /**
    * The path that reads regions of {@code peer} on this tier.
    *
    * @param control the connection's control channel, for tiers that set up their data path through it

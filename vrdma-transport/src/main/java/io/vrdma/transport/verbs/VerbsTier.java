@@ -248,6 +248,11 @@ public final class VerbsTier implements TierProvider {
 
   /** What a peer needs to connect: the rdma_cm port, then the address. */
   @Override
+  public long windowBytes() {
+    return maxRegistered;
+  }
+
+  @Override
   public byte[] advertisedInfo() {
     byte[] ip = listening.getAddress().getAddress();
     return ByteBuffer.allocate(4 + 1 + ip.length).putInt(listening.getPort()).put((byte) ip.length).put(ip).array();

@@ -1,0 +1,82 @@
+package io.vrdma.block.server;
+
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * What a block server's staging window did: blocks and bytes placed in it, requests that found it full and
+ * waited, blocks that went over tcp because it stayed full (the last resort), and leases taken back from readers
+ * that went away or stalled.
+ */
+public final class StagingMetrics {
+  private final LongAdder stagedBlocks = new LongAdder();
+  private final LongAdder stagedBytes = new LongAdder();
+  private final LongAdder waits = new LongAdder();
+  private final LongAdder fallbackBlocks = new LongAdder();
+  private final LongAdder fallbackBytes = new LongAdder();
+  private final LongAdder reclaimed = new LongAdder();
+  private final LongAdder expired = new LongAdder();
+
+  void staged(long bytes) {
+    stagedBlocks.increment();
+    stagedBytes.add(bytes);
+  }
+
+  void waited() {
+    waits.increment();
+  }
+
+  void fellBack(int blocks, long bytes) {
+    fallbackBlocks.add(blocks);
+    fallbackBytes.add(bytes);
+  }
+
+  void reclaimed(int leases) {
+    reclaimed.add(leases);
+  }
+
+  void expired(int leases) {
+    expired.add(leases);
+  }
+
+  /** Blocks placed in the window (a block staged twice counts twice). */
+  public long stagedBlocks() {
+    return stagedBlocks.sum();
+  }
+
+  /** Bytes placed in the window. */
+  public long stagedBytes() {
+    return stagedBytes.sum();
+  }
+
+  /** Requests that found the window full (or their reader at its limit) and waited for room. */
+  public long windowWaits() {
+    return waits.sum();
+  }
+
+  /** Blocks answered with their tcp place because the window had no room for them. */
+  public long windowFallbackBlocks() {
+    return fallbackBlocks.sum();
+  }
+
+  /** Bytes of {@link #windowFallbackBlocks()}. */
+  public long windowFallbackBytes() {
+    return fallbackBytes.sum();
+  }
+
+  /** Leases taken back because their reader's connection closed. */
+  public long leasesReclaimed() {
+    return reclaimed.sum();
+  }
+
+  /** Leases taken back because their reader did not give them back within the lease timeout. */
+  public long leasesExpired() {
+    return expired.sum();
+  }
+
+  @Override
+  public String toString() {
+    return "staged " + stagedBlocks() + " blocks/" + stagedBytes() + " B, window waits " + windowWaits()
+        + ", window fallbacks " + windowFallbackBlocks() + " blocks/" + windowFallbackBytes() + " B, leases reclaimed "
+        + leasesReclaimed() + ", expired " + leasesExpired();
+  }
+}
