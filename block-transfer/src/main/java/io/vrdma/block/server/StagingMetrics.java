@@ -48,7 +48,10 @@ public final class StagingMetrics {
     return stagedBytes.sum();
   }
 
-  /** Requests that found the window full (or their reader at its limit) and waited for room. */
+  /**
+   * Locate requests that found the window full (or their reader at its limit): answered in part, the rest deferred,
+   * or made to wait for room.
+   */
   public long windowWaits() {
     return waits.sum();
   }

@@ -337,6 +337,10 @@ final class StagingWindow implements AutoCloseable {
       long peerLimit = Math.min(maxBytesPerPeer, Math.max(1, node.provider(r.tier).windowBytes() / 2));
       boolean peerAtLimit = r.peer.heldBytes > 0 && r.peer.heldBytes + block.length > peerLimit;
       if (peerAtLimit || full.contains(r.tier)) {
+        if (!r.waited) {
+          r.waited = true;
+          metrics.waited();
+        }
         if (r.staged > 0) {
           r.deferRest();
           it.remove();
@@ -345,9 +349,6 @@ final class StagingWindow implements AutoCloseable {
           r.fallBackRest(this);
           it.remove();
           answered.add(r);
-        } else if (!r.waited) {
-          r.waited = true;
-          metrics.waited();
         }
         continue;
       }
