@@ -86,6 +86,28 @@ class MiniYarnShuffleTest {
   }
 
   @Test
+  void aSortEightTimesTheArenaMovesEveryMapOutputOverShm() throws Exception {
+    FileSystem fs = FileSystem.getLocal(jobConf);
+    Map<String, Long> expected = Jobs.writeRecords(fs, path("big-records"), 4, 120_000, 11);
+    Configuration conf = new Configuration(jobConf);
+    int reduces = 6; // 24 map outputs of about 0.4 MB: each fits the window, all together are many windows
+    Job job = Jobs.sortRecords(conf, path("big-records"), path("big-sorted"), reduces);
+    assertTrue(job.waitForCompletion(false), "job failed");
+
+    assertEquals(expected, Jobs.readOutput(fs, path("big-sorted")));
+    Counters counters = job.getCounters();
+    long shuffled = counters.findCounter(TaskCounter.REDUCE_SHUFFLE_BYTES).getValue();
+    long arena = org.apache.hadoop.util.StringUtils.TraditionalBinaryPrefix.string2long(ShuffleCluster.ARENA_BYTES);
+    assertTrue(shuffled > 8 * arena, "shuffled " + shuffled + " is eight arenas of " + arena);
+    assertEquals(4L * reduces, counters.findCounter(VrdmaShuffleCounter.VRDMA_SHUFFLE_MAPS).getValue());
+    assertEquals(0, counters.findCounter(VrdmaShuffleCounter.VRDMA_FALLBACK_MAPS).getValue());
+    assertEquals(shuffled, counters.findCounter(VrdmaShuffleCounter.VRDMA_SHUFFLE_BYTES).getValue());
+    assertEquals(0, counters.findCounter(VrdmaShuffleCounter.VRDMA_TCP_BYTES).getValue(), "nothing over tcp");
+    assertTrue(counters.findCounter(VrdmaShuffleCounter.VRDMA_SHM_BYTES).getValue() >= shuffled,
+        "shm " + counters.findCounter(VrdmaShuffleCounter.VRDMA_SHM_BYTES).getValue() + ", shuffled " + shuffled);
+  }
+
+  @Test
   void wordCountWithCombinerMovesOverOurTiersAndMatchesTheStockShuffle() throws Exception {
     FileSystem fs = FileSystem.getLocal(jobConf);
     Map<String, Long> expected = Jobs.writeWords(fs, path("words"), MAPS, 5000, 11);

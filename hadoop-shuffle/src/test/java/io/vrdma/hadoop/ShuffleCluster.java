@@ -39,13 +39,17 @@ final class ShuffleCluster {
     }
   }
 
+  /** The shm arena of the cluster's NodeManager and tasks: about 0.9 MiB of chunks. */
+  static final String ARENA_BYTES = "1m";
+
   /** The cluster's configuration: our service on a free port, its shm arena in {@code dir}, small containers. */
   static Configuration conf(Path dir) throws IOException {
     Configuration conf = new ShuffleClassKeepingConf();
     conf.set(SHUFFLE_CLASS_KEY, HANDLER_CLASS);
     conf.setInt(PORT_KEY, freePort());
     conf.set("vrdma.transport.shm.arenaPath", dir.resolve("arena").toString());
-    conf.set("vrdma.transport.shm.arenaBytes", "64m");
+    // a window far smaller than the jobs' shuffles: map outputs are staged when reducers ask, never stored
+    conf.set("vrdma.transport.shm.arenaBytes", ARENA_BYTES);
     conf.setLong("yarn.nodemanager.sleep-delay-before-sigkill.ms", 100);
     conf.setLong("yarn.nodemanager.process-kill-wait.ms", 100);
     conf.set(MRConfig.SHUFFLE_CONSUMER_PLUGIN, CONSUMER_CLASS);

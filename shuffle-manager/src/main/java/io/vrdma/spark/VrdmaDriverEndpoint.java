@@ -72,6 +72,13 @@ public final class VrdmaDriverEndpoint implements RpcEndpoint {
     return sum;
   }
 
+  /** Every counter's {@link #total}, for diagnostics. */
+  public Map<String, Long> totals() {
+    Map<String, Long> out = new java.util.TreeMap<>();
+    counters.values().forEach(c -> c.keySet().forEach(name -> out.put(name, total(name))));
+    return out;
+  }
+
   /** Per executor, the namespaces its block server served at its latest report. */
   public Map<String, Set<String>> servedNamespaces() {
     return Map.copyOf(namespaces);

@@ -220,7 +220,10 @@ public final class VrdmaRuntime implements AutoCloseable {
     sparkFallbackBlocks.addAndGet(blocks);
   }
 
-  /** The counters reported to the driver: bytes and blocks per tier, retries, fallbacks, failures. */
+  /**
+   * The counters reported to the driver: bytes and blocks per tier, retries, fallbacks, failures, and the block
+   * server's staging window ({@code stage.*}).
+   */
   Map<String, Long> counters() {
     Map<String, Long> out = new HashMap<>();
     for (Tier tier : Tier.values()) {
@@ -235,6 +238,15 @@ public final class VrdmaRuntime implements AutoCloseable {
     out.put("sparkFallbackBlocks", sparkFallbackBlocks.get());
     out.put("publishedMaps", publishedMaps.get());
     out.put("batches", batches.get());
+    // the serving side's window: what it staged, and what found it full
+    var window = server.stagingMetrics();
+    out.put("stage.bytes", window.stagedBytes());
+    out.put("stage.blocks", window.stagedBlocks());
+    out.put("stage.windowWaits", window.windowWaits());
+    out.put("stage.windowFallbackBlocks", window.windowFallbackBlocks());
+    out.put("stage.windowFallbackBytes", window.windowFallbackBytes());
+    out.put("stage.leasesReclaimed", window.leasesReclaimed());
+    out.put("stage.leasesExpired", window.leasesExpired());
     return out;
   }
 
