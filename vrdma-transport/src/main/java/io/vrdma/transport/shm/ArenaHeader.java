@@ -66,7 +66,8 @@ final class ArenaHeader {
         LOG.info("initialised shm arena {} ({}): {} chunks of {} bytes, {} process slots", path, id,
             layout.chunkCount, chunkBytes, maxProcesses);
         long unused = fileSize - layout.dataOffset - layout.dataBytes();
-        if (unused >= chunkBytes) {
+        // Rounding always leaves a little unused; only a count held down by the table's bound is worth a warning.
+        if (layout.chunkCount == ArenaLayout.maxChunkCount(chunkBytes, maxProcesses) && unused >= chunkBytes) {
           LOG.warn("shm arena {}: the last {} MiB of the file stay unused: its chunk table addresses at most {}"
               + " chunks of {} bytes (use larger chunks to use them)", path, unused >> 20,
               ArenaLayout.maxChunkCount(chunkBytes, maxProcesses), chunkBytes);
