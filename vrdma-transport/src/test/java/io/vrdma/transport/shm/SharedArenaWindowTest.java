@@ -161,6 +161,21 @@ class SharedArenaWindowTest {
   }
 
   @Test
+  void preallocateTouchesEveryWindowAndKeepsWhatWasPublished() throws Exception {
+    try (SharedArena arena = attachWindowed()) {
+      for (int w = 0; w < 3; w++) {
+        arena.allocate(WINDOW); // fills window w
+      }
+      ArenaRegion last = arena.allocate(CHUNK);
+      last.writableBuffer().put(SharedArenaTest.pattern(8, CHUNK));
+      last.publish();
+      assertEquals(3, arena.windowOf(last.address()));
+      assertEquals((long) arena.chunkCount() * CHUNK, arena.preallocate());
+      assertArrayEquals(SharedArenaTest.pattern(8, CHUNK), SharedArenaTest.read(arena, last));
+    }
+  }
+
+  @Test
   void descriptorOfARegionAcrossAWindowIsInvalid() throws Exception {
     try (SharedArena owner = attachWindowed(); SharedArena reader = attachWindowed()) {
       ArenaRegion r = owner.allocate(CHUNK);
