@@ -32,6 +32,7 @@ import org.slf4j.LoggerFactory;
  * which later processes report rather than repair, since they cannot tell it from a slow initialiser.
  */
 final class ArenaHeader {
+  // The arena's logger, so that operators' log settings for the arena cover every part of it.
   private static final Logger LOG = LoggerFactory.getLogger(SharedArena.class);
 
   private ArenaHeader() {}
