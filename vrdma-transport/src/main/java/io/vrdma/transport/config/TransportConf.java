@@ -1,6 +1,7 @@
 package io.vrdma.transport.config;
 
 import io.vrdma.transport.Tier;
+import io.vrdma.transport.shm.SharedArena;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -47,7 +48,9 @@ public final class TransportConf {
       "Shared-memory arena file mapped by every process of the host group: a file under /dev/shm, or an"
           + " IVSHMEM BAR such as /sys/bus/pci/devices/0000:00:05.0/resource2 inside a VM.");
   public static final ConfigKey<Long> SHM_ARENA_BYTES = ConfigKey.size(PREFIX + "shm.arenaBytes", "1g",
-      "Size of the arena when this node creates it (an existing arena keeps its size). At most 2 GiB - 1.");
+      "Size of the arena when this node creates it (an existing arena keeps its size). Arenas above 2 GiB - 1"
+          + " are mapped in windows of 1 GiB, the largest region they hold; the chunk table bounds the size (about"
+          + " 8 TiB with 64 KiB chunks).");
   public static final ConfigKey<Long> SHM_CHUNK_BYTES = ConfigKey.size(PREFIX + "shm.chunkBytes", "64k",
       "Allocation unit of the arena. A registration occupies a whole number of chunks.");
   public static final ConfigKey<Long> SHM_MAX_PROCESSES = ConfigKey.size(PREFIX + "shm.maxProcesses", "256",
@@ -180,7 +183,14 @@ public final class TransportConf {
     if (get(TCP_IO_THREADS) < 1) {
       throw new IllegalArgumentException(TCP_IO_THREADS.name() + " must be at least 1");
     }
-    getInt(SHM_ARENA_BYTES);
+    long arenaBytes = get(SHM_ARENA_BYTES);
+    long maxArenaBytes = SharedArena.maxArenaBytes(chunk, getInt(SHM_MAX_PROCESSES));
+    if (arenaBytes > maxArenaBytes) {
+      // The chunk table is mapped as one buffer, so it bounds the chunk count; larger chunks allow more.
+      throw new IllegalArgumentException(SHM_ARENA_BYTES.name() + " = " + arenaBytes + " is more than the "
+          + maxArenaBytes + " bytes an arena of " + chunk + "-byte chunks can address; raise "
+          + SHM_CHUNK_BYTES.name());
+    }
     if (!get(FAULT_TIER).isEmpty()) {
       Tier.fromName(get(FAULT_TIER));
     }

@@ -6,27 +6,12 @@ import io.vrdma.transport.TransportException.InvalidDescriptorException;
 import io.vrdma.transport.TransportException.RegionNotFoundException;
 import io.vrdma.transport.TransportException.ResourceFullException;
 import io.vrdma.transport.config.TransportConf;
-import java.io.IOException;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.MappedByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.FileAlreadyExistsException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
-import java.util.HashSet;
-import java.util.Set;
 import java.util.UUID;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -39,38 +24,20 @@ import org.slf4j.LoggerFactory;
  * (compare-and-set, acquire loads, release stores) on 8-byte-aligned words of the mapping, because that is
  * all that works across VMs sharing one BAR.
  *
- * <h2>Layout</h2>
+ * <p>This class is the attachment's facade; each part of the arena has its own class:
  *
- * All words are little-endian longs, so that every process (and a hex dump) reads the same values.
- *
- * <pre>
- * header, 4096 bytes
- *   0  magic            "VRDMASHM" (the ASCII bytes, read as a little-endian long)
- *   8  init state       0 none, 1 initialising, 2 ready
- *  16  layout version   1
- *  24  total size       bytes of the file when it was initialised
- *  32  chunk size       allocation unit, a power of two
- *  40  chunk count
- *  48  process slots    entries in the process table
- *  56  arena id         UUID, most significant long
- *  64                   UUID, least significant long
- *  72  process table offset (4096)
- *  80  chunk table offset
- *  88  data area offset (a multiple of the chunk size)
- * process table, process slots x 64 bytes
- *   +0 token            the attachment's random owner token, 0 = slot free
- *   +8 heartbeat        System.currentTimeMillis() of its last heartbeat
- *  +16 pid
- *  +24 attach time      System.currentTimeMillis() when it attached
- * chunk table, chunk count x 16 bytes
- *   +0 owner token      0 = chunk free
- *   +8 region key       0 = not published
- * data area, chunk count x chunk size
- * </pre>
- *
- * <p>Heartbeats use the wall clock, not {@code nanoTime}, because VMs on one host share no monotonic
- * clock; the clocks of the processes sharing an arena must agree to well within the liveness timeout, and
- * every process should use the same liveness timeout.
+ * <ul>
+ *   <li>{@link ArenaLayout}: the file layout (header, process table, chunk table, data area) and its
+ *       constants, and one arena's geometry;
+ *   <li>{@link ArenaFile} and {@link ArenaHeader}: opening or creating the file, and the header's
+ *       initialisation protocol;
+ *   <li>{@link ArenaMapping}: the mappings, header and tables as one buffer and the data area as windows, so
+ *       that an arena may be larger than one Java buffer (an IVSHMEM BAR of 64 GiB);
+ *   <li>{@link ProcessTable}: this attachment's slot and heartbeat, eviction, and reclaiming dead processes;
+ *   <li>{@link ChunkTable}: chunk ownership and keys, and the allocator of chunk runs;
+ *   <li>{@link ArenaReader}: descriptor validation and the validate-copy-validate reads and views;
+ *   <li>{@link ArenaPreallocator}: backing the data area's pages up front.
+ * </ul>
  *
  * <h2>Protocol</h2>
  *
@@ -83,12 +50,17 @@ import org.slf4j.LoggerFactory;
  *       process may free its chunks and then its slot. A reclaimer first moves the dead heartbeat to the
  *       current time with compare-and-set, so that two reclaimers never both act on one observation and a
  *       process that wakes up in time keeps its slot.
- *   <li>A region is a run of chunks whose owner words hold the token. It becomes readable when its key is
- *       written into its chunk entries (release store after the owner filled the data); freeing clears
- *       the keys before the owners, so a reader either sees the key and valid data, or fails.
+ *   <li>A region is a run of chunks whose owner words hold the token, within one data window. It becomes
+ *       readable when its key is written into its chunk entries (release store after the owner filled the
+ *       data); freeing clears the keys before the owners, so a reader either sees the key and valid data, or
+ *       fails.
  *   <li>A read validates owner and key of every chunk it touches, copies, and validates again: a region
  *       freed and reused during the copy is reported as gone, never delivered as data.
  * </ul>
+ *
+ * <p>Heartbeats use the wall clock, not {@code nanoTime}, because VMs on one host share no monotonic
+ * clock; the clocks of the processes sharing an arena must agree to well within the liveness timeout, and
+ * every process should use the same liveness timeout.
  *
  * <p>A process evicted because it stalled for longer than the liveness timeout can no longer allocate or
  * publish, but it may still write into regions it allocated before the stall, which by then can belong to
@@ -101,114 +73,38 @@ public final class SharedArena implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(SharedArena.class);
 
   /** "VRDMASHM" in ASCII, so that the file's first bytes name what it is. */
-  static final long MAGIC = ByteBuffer.wrap("VRDMASHM".getBytes(StandardCharsets.US_ASCII))
-      .order(ByteOrder.LITTLE_ENDIAN).getLong();
-  static final long LAYOUT_VERSION = 1;
-  static final int HEADER_BYTES = 4096;
-  static final int SLOT_BYTES = 64;
-  static final int CHUNK_ENTRY_BYTES = 16;
-
-  static final int H_MAGIC = 0;
-  static final int H_STATE = 8;
-  static final int H_VERSION = 16;
-  static final int H_SIZE = 24;
-  static final int H_CHUNK_BYTES = 32;
-  static final int H_CHUNK_COUNT = 40;
-  static final int H_SLOTS = 48;
-  static final int H_ID_MSB = 56;
-  static final int H_ID_LSB = 64;
-  static final int H_PROCESS_TABLE = 72;
-  static final int H_CHUNK_TABLE = 80;
-  static final int H_DATA = 88;
-
-  static final int S_TOKEN = 0;
-  static final int S_HEARTBEAT = 8;
-  static final int S_PID = 16;
-  static final int S_ATTACHED = 24;
-
-  static final int C_OWNER = 0;
-  static final int C_KEY = 8;
-
-  static final long STATE_NONE = 0;
-  static final long STATE_INITIALISING = 1;
-  static final long STATE_READY = 2;
+  static final long MAGIC = ArenaLayout.MAGIC;
+  static final long LAYOUT_VERSION = ArenaLayout.LAYOUT_VERSION;
 
   /** How long a process waits for another one to finish initialising or sizing a new arena. */
   static final long DEFAULT_INIT_WAIT_MILLIS = 5_000;
 
-  static final int MIN_CHUNK_BYTES = 4096;
-  static final int MAX_CHUNK_BYTES = 1 << 30;
-
-  /** Smallest page the kernel backs a mapping with; touching one byte per page backs the whole mapping. */
-  private static final int PAGE_BYTES = 4096;
-
-  /** Atomic access to the mapping; indexes are byte offsets and must be multiples of 8. */
-  private static final VarHandle LONG =
-      MethodHandles.byteBufferViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
-
   private final Path path;
-  private final MappedByteBuffer memory;
   private final boolean created;
   private final UUID arenaId;
   private final long token;
-  private final long sizeBytes;
-  private final int chunkBytes;
-  private final int chunkCount;
-  private final int slotCount;
-  private final int processTable;
-  private final int chunkTable;
-  private final int dataOffset;
-  private final long dataBytes;
-  private final int slot;
-  private final long livenessMillis;
+  private final ArenaLayout layout;
+  private final ArenaMapping mapping;
+  private final ChunkTable chunks;
+  private final ProcessTable processes;
+  private final ArenaReader reader;
   private final SecureRandom random;
-  private final AtomicInteger searchHint = new AtomicInteger();
   private final AtomicBoolean closed = new AtomicBoolean();
-  private volatile boolean evicted;
-  private final ScheduledThreadPoolExecutor heartbeat;
-  private volatile Thread heartbeatThread;
-  /** Where {@link #preallocate()} leaves what it read, so that the compiler keeps the reads. */
-  @SuppressWarnings("unused")
-  private volatile long touchSink;
 
-  private SharedArena(Path path, MappedByteBuffer memory, boolean created, long token, SecureRandom random,
-      long heartbeatMillis, long livenessMillis) throws TransportException {
+  private SharedArena(Path path, ArenaLayout layout, ArenaMapping mapping, UUID arenaId, boolean created,
+      SecureRandom random, long heartbeatMillis, long livenessMillis) throws TransportException {
     this.path = path;
-    this.memory = memory;
+    this.layout = layout;
+    this.mapping = mapping;
+    this.arenaId = arenaId;
     this.created = created;
-    this.token = token;
     this.random = random;
-    this.livenessMillis = livenessMillis;
-    this.arenaId = new UUID(get(H_ID_MSB), get(H_ID_LSB));
-    this.sizeBytes = get(H_SIZE);
-    this.chunkBytes = (int) get(H_CHUNK_BYTES);
-    this.chunkCount = (int) get(H_CHUNK_COUNT);
-    this.slotCount = (int) get(H_SLOTS);
-    this.processTable = (int) get(H_PROCESS_TABLE);
-    this.chunkTable = (int) get(H_CHUNK_TABLE);
-    this.dataOffset = (int) get(H_DATA);
-    this.dataBytes = (long) chunkCount * chunkBytes;
-
-    // Reclaim first: a dead process may hold the only free slot, or the space this process will need.
-    reclaimDeadProcesses();
-    int claimed = claimSlot();
-    if (claimed < 0) {
-      reclaimDeadProcesses();
-      claimed = claimSlot();
-    }
-    if (claimed < 0) {
-      throw new ResourceFullException("shm arena " + path + " has no free process slot (" + slotsInUse()
-          + " in use of " + slotCount + "); close idle processes, wait for dead ones to time out, or"
-          + " recreate the arena with more slots");
-    }
-    this.slot = claimed;
-    this.heartbeat = new ScheduledThreadPoolExecutor(1, r -> {
-      Thread t = new Thread(r, "vrdma-shm-heartbeat");
-      t.setDaemon(true);
-      heartbeatThread = t;
-      return t;
-    });
-    heartbeat.scheduleWithFixedDelay(this::beat, heartbeatMillis, heartbeatMillis, TimeUnit.MILLISECONDS);
+    this.token = nonZero(random);
+    this.chunks = new ChunkTable(path, mapping.metadata(), layout, mapping.chunksPerWindow());
+    this.processes = new ProcessTable(path, mapping.metadata(), layout, chunks, token, livenessMillis,
+        closed::get);
+    this.reader = new ArenaReader(path, layout, mapping, chunks, closed::get);
+    processes.join(heartbeatMillis);
   }
 
   /**
@@ -225,8 +121,9 @@ public final class SharedArena implements AutoCloseable {
    * @param livenessMillis how old another process's heartbeat may get before it is taken as dead
    * @return the attachment, to be closed when this process stops using the arena
    * @throws ResourceFullException when every process slot is held by a live process
-   * @throws TransportException when the file cannot be created or mapped, is too large for one mapping,
-   *     is not an arena of this layout version, or stays uninitialised
+   * @throws TransportException when the file cannot be created or mapped, is larger than its chunk table
+   *     can address ({@link #maxArenaBytes}) when created, is not an arena of this layout version, or stays
+   *     uninitialised
    */
   public static SharedArena attach(Path path, long createBytes, int chunkBytes, int maxProcesses,
       long heartbeatMillis, long livenessMillis) throws TransportException {
@@ -244,9 +141,23 @@ public final class SharedArena implements AutoCloseable {
   /** As {@link #attach(Path, long, int, int, long, long)}, with the initialisation wait chosen by tests. */
   static SharedArena attach(Path path, long createBytes, int chunkBytes, int maxProcesses,
       long heartbeatMillis, long livenessMillis, long initWaitMillis) throws TransportException {
-    if (chunkBytes < MIN_CHUNK_BYTES || chunkBytes > MAX_CHUNK_BYTES || Integer.bitCount(chunkBytes) != 1) {
+    return attach(path, createBytes, chunkBytes, maxProcesses, heartbeatMillis, livenessMillis, initWaitMillis,
+        0);
+  }
+
+  /**
+   * As {@link #attach(Path, long, int, int, long, long)}, with the initialisation wait and the data window
+   * size chosen by tests, so that several windows can be exercised with a small file.
+   *
+   * @param windowBytes data window size, a multiple of the chunk size; 0 for the arena's own. Every process
+   *     attached to one arena must use the same, or regions one allocates may cross another's windows.
+   */
+  static SharedArena attach(Path path, long createBytes, int chunkBytes, int maxProcesses,
+      long heartbeatMillis, long livenessMillis, long initWaitMillis, long windowBytes) throws TransportException {
+    if (chunkBytes < ArenaLayout.MIN_CHUNK_BYTES || chunkBytes > ArenaLayout.MAX_CHUNK_BYTES
+        || Integer.bitCount(chunkBytes) != 1) {
       throw new IllegalArgumentException("shm chunk size " + chunkBytes + " must be a power of two between "
-          + MIN_CHUNK_BYTES + " and " + MAX_CHUNK_BYTES);
+          + ArenaLayout.MIN_CHUNK_BYTES + " and " + ArenaLayout.MAX_CHUNK_BYTES);
     }
     if (maxProcesses < 1) {
       throw new IllegalArgumentException("shm arena needs at least one process slot, not " + maxProcesses);
@@ -261,190 +172,40 @@ public final class SharedArena implements AutoCloseable {
           + " may be taken as dead", livenessMillis, heartbeatMillis);
     }
     long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(initWaitMillis);
-    Mapping mapping = map(path, createBytes, chunkBytes, maxProcesses, deadline);
-    MappedByteBuffer memory = mapping.memory();
-    initialise(path, memory, chunkBytes, maxProcesses, deadline);
-
-    SecureRandom random = new SecureRandom();
-    SharedArena arena = new SharedArena(path, memory, mapping.created(), nonZero(random), random, heartbeatMillis,
-        livenessMillis);
-    if (arena.chunkBytes != chunkBytes || arena.slotCount != maxProcesses) {
-      LOG.info("shm arena {} keeps its own chunk size {} and {} process slots (asked: {} and {})", path,
-          arena.chunkBytes, arena.slotCount, chunkBytes, maxProcesses);
+    ArenaFile file = ArenaFile.open(path, createBytes, chunkBytes, maxProcesses, deadline);
+    ArenaLayout layout;
+    ArenaMapping mapping;
+    UUID id;
+    try {
+      ByteBuffer header = ArenaMapping.mapHeader(path, file.channel());
+      layout = ArenaHeader.initialise(path, header, file.size(), chunkBytes, maxProcesses, deadline);
+      id = ArenaHeader.arenaId(header);
+      // The mappings outlive the channel; they go when the last buffer referencing them is collected.
+      mapping = ArenaMapping.map(path, file.channel(), layout, windowBytes);
+    } finally {
+      ArenaFile.closeQuietly(file.channel());
     }
-    LOG.info("attached to shm arena {} ({}): {} bytes, {} chunks of {} bytes, process slot {} of {}", path,
-        arena.arenaId, arena.sizeBytes, arena.chunkCount, arena.chunkBytes, arena.slot, arena.slotCount);
+
+    SharedArena arena = new SharedArena(path, layout, mapping, id, file.created(), new SecureRandom(),
+        heartbeatMillis, livenessMillis);
+    if (layout.chunkBytes != chunkBytes || layout.slotCount != maxProcesses) {
+      LOG.info("shm arena {} keeps its own chunk size {} and {} process slots (asked: {} and {})", path,
+          layout.chunkBytes, layout.slotCount, chunkBytes, maxProcesses);
+    }
+    LOG.info("attached to shm arena {} ({}): {} bytes, {} chunks of {} bytes in {} windows, process slot {} of {}",
+        path, id, layout.sizeBytes, layout.chunkCount, layout.chunkBytes, mapping.windowCount(),
+        arena.processes.slot(), layout.slotCount);
     return arena;
   }
 
-  /** The whole file mapped, and whether this process created it. */
-  private record Mapping(MappedByteBuffer memory, boolean created) {}
-
-  /** Opens (creating if absent) and maps the whole file. */
-  private static Mapping map(Path path, long createBytes, int chunkBytes, int maxProcesses,
-      long deadline) throws TransportException {
-    boolean created = false;
-    if (!Files.exists(path)) {
-      if (createBytes > Integer.MAX_VALUE) {
-        throw new TransportException("shm arena " + path + " cannot be created with " + createBytes
-            + " bytes: one arena is mapped as a whole and holds at most " + Integer.MAX_VALUE + " bytes");
-      }
-      // Refuse a size that cannot hold one chunk before leaving a useless file behind.
-      layout(path, createBytes, chunkBytes, maxProcesses);
-      // The file is sparse: a tmpfs smaller than the arena (a container's private /dev/shm is 64 MiB) would only
-      // fail once it is full, deep inside a registration, after starving every other user of that tmpfs.
-      long free = usableBytes(path);
-      if (free >= 0 && free < createBytes) {
-        throw new TransportException("cannot create shm arena " + path + " of " + createBytes + " bytes: its file"
-            + " system has only " + free + " bytes free (give it a larger tmpfs, or ask for a smaller arena)");
-      }
-      try {
-        Files.createFile(path, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-        created = true;
-      } catch (FileAlreadyExistsException e) {
-        // Another process created it first; use theirs.
-      } catch (IOException | UnsupportedOperationException e) {
-        throw new TransportException("cannot create shm arena " + path + ": " + e, e);
-      }
-    }
-    try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-      if (created) {
-        // Writing the last byte sizes the file without truncating anything (it is new and empty).
-        channel.write(ByteBuffer.allocate(1), createBytes - 1);
-      }
-      long size = channel.size();
-      // A file just created by another process may not have its size yet.
-      while (size < HEADER_BYTES && System.nanoTime() < deadline) {
-        sleepBriefly(path);
-        size = channel.size();
-      }
-      if (size > Integer.MAX_VALUE) {
-        throw new TransportException("shm arena " + path + " is " + size + " bytes; one arena is mapped as a"
-            + " whole and holds at most " + Integer.MAX_VALUE + " bytes");
-      }
-      if (size < HEADER_BYTES) {
-        throw new TransportException("shm arena " + path + " is only " + size + " bytes; it needs at least a "
-            + HEADER_BYTES + "-byte header and one chunk");
-      }
-      // The mapping outlives the channel; it goes when the last buffer referencing it is collected.
-      return new Mapping(channel.map(FileChannel.MapMode.READ_WRITE, 0, size), created);
-    } catch (IOException e) {
-      throw new TransportException("cannot map shm arena " + path + ": " + e, e);
-    }
+  /**
+   * The largest arena file whose every chunk the chunk table can address with these chunks and process slots.
+   * Header and tables are mapped as one buffer, so they must fit in 2 GiB - 1 bytes; with 64 KiB chunks that
+   * allows arenas of about 8 TiB, with 4 KiB chunks about 512 GiB.
+   */
+  public static long maxArenaBytes(long chunkBytes, long maxProcesses) {
+    return ArenaLayout.maxArenaBytes(chunkBytes, maxProcesses);
   }
-
-  /** Bytes free to this process on the file system that is to hold {@code path}; -1 when that cannot be told. */
-  private static long usableBytes(Path path) {
-    Path dir = path.toAbsolutePath().getParent();
-    try {
-      return dir == null ? -1 : Files.getFileStore(dir).getUsableSpace();
-    } catch (IOException | SecurityException e) {
-      return -1; // creating the file reports what is wrong with the directory
-    }
-  }
-
-  /** Makes sure the header is initialised (by this process or another) and of this layout version. */
-  private static void initialise(Path path, MappedByteBuffer memory, int chunkBytes, int maxProcesses,
-      long deadline) throws TransportException {
-    checkMagicAndVersion(path, memory);
-    if (getLong(memory, H_STATE) == STATE_NONE) {
-      Layout layout = layout(path, memory.capacity(), chunkBytes, maxProcesses);
-      if (LONG.compareAndSet(memory, H_STATE, STATE_NONE, STATE_INITIALISING)) {
-        UUID id = UUID.randomUUID();
-        put(memory, H_VERSION, LAYOUT_VERSION);
-        put(memory, H_SIZE, memory.capacity());
-        put(memory, H_CHUNK_BYTES, chunkBytes);
-        put(memory, H_CHUNK_COUNT, layout.chunkCount);
-        put(memory, H_SLOTS, maxProcesses);
-        put(memory, H_ID_MSB, id.getMostSignificantBits());
-        put(memory, H_ID_LSB, id.getLeastSignificantBits());
-        put(memory, H_PROCESS_TABLE, layout.processTable);
-        put(memory, H_CHUNK_TABLE, layout.chunkTable);
-        put(memory, H_DATA, layout.dataOffset);
-        // Magic after the fields and state last: a process that sees either sees the whole header.
-        put(memory, H_MAGIC, MAGIC);
-        put(memory, H_STATE, STATE_READY);
-        LOG.info("initialised shm arena {} ({}): {} chunks of {} bytes, {} process slots", path, id,
-            layout.chunkCount, chunkBytes, maxProcesses);
-      }
-    }
-    long state = getLong(memory, H_STATE);
-    while (state != STATE_READY) {
-      if (state != STATE_NONE && state != STATE_INITIALISING) {
-        throw new TransportException("shm arena " + path + " has init state " + state
-            + ", not 0, 1 or 2: it is not a vRDMA arena or it is corrupt");
-      }
-      if (System.nanoTime() >= deadline) {
-        throw new TransportException("arena " + path + " stuck initialising: a process died while laying it"
-            + " out; delete or zero the file when no process uses it");
-      }
-      sleepBriefly(path);
-      state = getLong(memory, H_STATE);
-    }
-    checkMagicAndVersion(path, memory);
-    if (getLong(memory, H_MAGIC) != MAGIC) {
-      throw new TransportException("shm arena " + path + " is marked ready but has no magic: it is corrupt");
-    }
-    validateHeader(path, memory);
-  }
-
-  private static void checkMagicAndVersion(Path path, MappedByteBuffer memory) throws TransportException {
-    long magic = getLong(memory, H_MAGIC);
-    if (magic == 0) {
-      return;
-    }
-    if (magic != MAGIC) {
-      throw new TransportException("shm arena " + path + " is not a vRDMA arena: magic 0x"
-          + Long.toHexString(magic) + ", expected 0x" + Long.toHexString(MAGIC) + " (\"VRDMASHM\")");
-    }
-    long version = getLong(memory, H_VERSION);
-    if (version != LAYOUT_VERSION) {
-      throw new TransportException("shm arena " + path + " has layout version " + version + ", expected "
-          + LAYOUT_VERSION + ": processes of different transport versions cannot share one arena");
-    }
-  }
-
-  /** Refuses a header whose fields do not describe a layout that fits the mapping. */
-  private static void validateHeader(Path path, MappedByteBuffer memory) throws TransportException {
-    long size = getLong(memory, H_SIZE);
-    long chunk = getLong(memory, H_CHUNK_BYTES);
-    long count = getLong(memory, H_CHUNK_COUNT);
-    long slots = getLong(memory, H_SLOTS);
-    long processTable = getLong(memory, H_PROCESS_TABLE);
-    long chunkTable = getLong(memory, H_CHUNK_TABLE);
-    long data = getLong(memory, H_DATA);
-    boolean ok = size == memory.capacity()
-        && chunk >= 8 && chunk <= MAX_CHUNK_BYTES && Long.bitCount(chunk) == 1
-        && slots >= 1 && count >= 1
-        && processTable == HEADER_BYTES
-        && chunkTable == processTable + slots * SLOT_BYTES
-        && data >= chunkTable + count * CHUNK_ENTRY_BYTES && data % chunk == 0
-        && data + count * chunk <= size;
-    if (!ok) {
-      throw new TransportException("shm arena " + path + " has an inconsistent header (size " + size + " of "
-          + memory.capacity() + " mapped, chunk " + chunk + " x " + count + ", " + slots + " slots, tables at "
-          + processTable + "/" + chunkTable + ", data at " + data + "): it is corrupt");
-    }
-  }
-
-  /** Where the tables and data go in a file of {@code size} bytes. */
-  private static Layout layout(Path path, long size, int chunkBytes, int slots) throws TransportException {
-    long processTable = HEADER_BYTES;
-    long chunkTable = processTable + (long) slots * SLOT_BYTES;
-    long count = Math.max(0, (size - chunkTable) / (chunkBytes + CHUNK_ENTRY_BYTES));
-    // The data area's alignment wastes up to one chunk; give chunks back until everything fits.
-    while (count > 0 && alignUp(chunkTable + count * CHUNK_ENTRY_BYTES, chunkBytes) + count * chunkBytes > size) {
-      count--;
-    }
-    if (count < 1) {
-      throw new TransportException("shm arena " + path + " of " + size + " bytes is too small for its header, "
-          + slots + " process slots and one chunk of " + chunkBytes + " bytes");
-    }
-    return new Layout((int) count, (int) processTable, (int) chunkTable,
-        (int) alignUp(chunkTable + count * CHUNK_ENTRY_BYTES, chunkBytes));
-  }
-
-  private record Layout(int chunkCount, int processTable, int chunkTable, int dataOffset) {}
 
   /** The random id written into the header by whoever initialised the arena; the same for all attachments. */
   public UUID arenaId() {
@@ -463,44 +224,50 @@ public final class SharedArena implements AutoCloseable {
 
   /** Bytes of the arena file, header and tables included. */
   public long sizeBytes() {
-    return sizeBytes;
+    return layout.sizeBytes;
   }
 
   /** The allocation unit: every region occupies a whole number of chunks. */
   public int chunkBytes() {
-    return chunkBytes;
+    return layout.chunkBytes;
   }
 
   /** Chunks in the data area. */
   public int chunkCount() {
-    return chunkCount;
+    return layout.chunkCount;
+  }
+
+  /**
+   * The largest region this arena holds: the whole data area of an arena of at most 2 GiB - 1 bytes, one
+   * data window (1 GiB) of a larger one.
+   */
+  public long maxRegionBytes() {
+    return (long) mapping.chunksPerWindow() * layout.chunkBytes;
   }
 
   /** Chunks no process owns right now; a snapshot that other processes may change at once. */
   public int freeChunks() {
-    int free = 0;
-    for (int c = 0; c < chunkCount; c++) {
-      if (get(ownerWord(c)) == 0) {
-        free++;
-      }
-    }
-    return free;
+    return chunks.freeChunks();
   }
 
   /** Process slots holding a token right now (live or not yet reclaimed). */
   int slotsInUse() {
-    int used = 0;
-    for (int s = 0; s < slotCount; s++) {
-      if (get(slotWord(s, S_TOKEN)) != 0) {
-        used++;
-      }
-    }
-    return used;
+    return processes.slotsInUse();
   }
 
   /** The process slot of this attachment. */
   int slot() {
-    return slot;
+    return processes.slot();
+  }
+
+  /** Data windows this attachment maps. */
+  int windowCount() {
+    return mapping.windowCount();
+  }
+
+  /** The data window holding the chunk at file offset {@code address}. */
+  int windowOf(long address) {
+    return mapping.windowOf((int) ((address - layout.dataOffset) / layout.chunkBytes));
   }
 
   /**
@@ -510,7 +277,8 @@ public final class SharedArena implements AutoCloseable {
    * @param length bytes of the region, at least 1
    * @return the region; close it to free its chunks
    * @throws ResourceFullException when no run of free chunks is long enough, even after reclaiming the
-   *     space of dead processes; the caller may use another tier
+   *     space of dead processes, or the region is larger than {@link #maxRegionBytes()}; the caller may use
+   *     another tier
    * @throws TransportException when this attachment was evicted for missing its heartbeats
    */
   public ArenaRegion allocate(long length) throws TransportException {
@@ -518,100 +286,37 @@ public final class SharedArena implements AutoCloseable {
       throw new IllegalArgumentException("shm region of " + length + " bytes asked for; regions hold at least 1");
     }
     checkUsable();
-    long needed = length / chunkBytes + (length % chunkBytes == 0 ? 0 : 1);
-    if (needed > chunkCount) {
+    long needed = length / layout.chunkBytes + (length % layout.chunkBytes == 0 ? 0 : 1);
+    if (needed > layout.chunkCount) {
       throw new ResourceFullException("shm arena " + path + " cannot hold " + length + " bytes: its data area"
-          + " is " + dataBytes + " bytes; use another tier for regions this large");
+          + " is " + layout.dataBytes() + " bytes; use another tier for regions this large");
+    }
+    if (needed > mapping.chunksPerWindow()) {
+      throw new ResourceFullException("shm arena " + path + " cannot hold " + length + " bytes in one region:"
+          + " a region lies within one mapped window of " + maxRegionBytes() + " bytes; use another tier for"
+          + " regions this large");
     }
     int count = (int) needed;
-    int first = claimRun(count);
+    int first = chunks.claimRun(token, count);
     if (first < 0) {
       // Retried even when nothing was reclaimed: the orphan sweep or other processes may have freed space.
-      reclaimDeadProcesses();
-      first = claimRun(count);
+      processes.reclaimDeadProcesses();
+      first = chunks.claimRun(token, count);
     }
     if (first < 0) {
-      throw full(length);
+      throw chunks.full(length);
     }
-    if (get(slotWord(slot, S_TOKEN)) != token || closed.get()) {
+    if (!processes.holdsSlot() || closed.get()) {
       // Reclaimed (or closed) while claiming: these chunks would be orphans, give them back.
       for (int c = first; c < first + count; c++) {
-        freeChunk(c, token);
+        chunks.freeChunk(c, token);
       }
       checkUsable();
-      markEvicted("its process slot was reclaimed");
-      throw evictedException();
+      processes.markEvicted("its process slot was reclaimed");
+      throw processes.evictedException();
     }
-    for (int c = first; c < first + count; c++) {
-      // Normally 0 already; cleared in case a stalled process left a stray key behind.
-      LONG.setRelease(memory, keyWord(c), 0L);
-    }
+    chunks.clearKeys(first, count);
     return new ArenaRegion(this, first, count, length, nonZero(random));
-  }
-
-  /**
-   * Claims {@code count} free chunks in a row, first-fit from a rotating hint so that concurrent
-   * allocators start in different places.
-   *
-   * @return the first chunk, or -1 when no run is free
-   */
-  private int claimRun(int count) {
-    int start = Math.floorMod(searchHint.get(), chunkCount);
-    int scanned = 0;
-    while (scanned < chunkCount) {
-      int i = (start + scanned) % chunkCount;
-      if (i + count > chunkCount) {
-        scanned += chunkCount - i; // a run cannot wrap past the end: continue at chunk 0
-        continue;
-      }
-      int busy = -1;
-      for (int c = i; c < i + count; c++) {
-        if (get(ownerWord(c)) != 0) {
-          busy = c;
-          break;
-        }
-      }
-      if (busy >= 0) {
-        scanned += busy - i + 1; // no run starting at or before the busy chunk can include it
-        continue;
-      }
-      int claimed = 0;
-      while (claimed < count && LONG.compareAndSet(memory, ownerWord(i + claimed), 0L, token)) {
-        claimed++;
-      }
-      if (claimed == count) {
-        searchHint.set((i + count) % chunkCount);
-        return i;
-      }
-      // Lost a chunk to a concurrent allocator: give back what was taken and search past the lost one.
-      for (int c = i + claimed - 1; c >= i; c--) {
-        LONG.setRelease(memory, ownerWord(c), 0L);
-      }
-      scanned += claimed + 1;
-    }
-    return -1;
-  }
-
-  private ResourceFullException full(long length) {
-    int free = 0;
-    int runs = 0;
-    int largest = 0;
-    int run = 0;
-    for (int c = 0; c < chunkCount; c++) {
-      if (get(ownerWord(c)) == 0) {
-        free++;
-        run++;
-        if (run == 1) {
-          runs++;
-        }
-        largest = Math.max(largest, run);
-      } else {
-        run = 0;
-      }
-    }
-    return new ResourceFullException("shm arena " + path + " full: " + length + " bytes asked, "
-        + (long) free * chunkBytes + " bytes free in " + runs + " runs (largest " + (long) largest * chunkBytes
-        + " bytes) of " + dataBytes + "; free regions or use another tier");
   }
 
   /**
@@ -636,18 +341,7 @@ public final class SharedArena implements AutoCloseable {
    */
   public void copyOut(long owner, long address, long key, long regionLength, long offset, int length,
       ByteBuffer dst, int dstOffset) throws TransportException {
-    int src = validate(owner, address, key, regionLength, offset, length);
-    if (dstOffset < 0 || length > dst.limit() - dstOffset) {
-      throw new IllegalArgumentException("shm read of " + length + " bytes does not fit at index " + dstOffset
-          + " of a buffer with limit " + dst.limit());
-    }
-    if (length == 0) {
-      return;
-    }
-    dst.put(dstOffset, memory, src, length);
-    // The data loads above must not drift below the loads of the second check.
-    VarHandle.acquireFence();
-    checkChunks(owner, address, key, src, length);
+    reader.copyOut(owner, address, key, regionLength, offset, length, dst, dstOffset);
   }
 
   /**
@@ -664,8 +358,7 @@ public final class SharedArena implements AutoCloseable {
    */
   public ByteBuffer readOnlySlice(long owner, long address, long key, long regionLength, long offset,
       int length) throws TransportException {
-    int src = validate(owner, address, key, regionLength, offset, length);
-    return memory.slice(src, length).asReadOnlyBuffer();
+    return reader.readOnlySlice(owner, address, key, regionLength, offset, length);
   }
 
   /**
@@ -680,85 +373,7 @@ public final class SharedArena implements AutoCloseable {
    */
   public RegionView view(long owner, long address, long key, long regionLength, long offset, int length)
       throws TransportException {
-    int src = validate(owner, address, key, regionLength, offset, length);
-    ByteBuffer window = memory.slice(src, length).asReadOnlyBuffer();
-    return new RegionView() {
-      @Override
-      public int length() {
-        return length;
-      }
-
-      @Override
-      public ByteBuffer buffer() {
-        return window.duplicate();
-      }
-
-      @Override
-      public void checkValid() throws TransportException {
-        // the reader's loads of the bytes must not drift below the loads of this check
-        VarHandle.acquireFence();
-        if (closed.get()) {
-          throw new TransportException("shm arena " + path + " is closed");
-        }
-        if (length > 0) {
-          checkChunks(owner, address, key, src, length);
-        }
-      }
-    };
-  }
-
-  /** Checks a read against the descriptor and the chunk table; returns the arena index of its first byte. */
-  private int validate(long owner, long address, long key, long regionLength, long offset, int length)
-      throws TransportException {
-    if (closed.get()) {
-      throw new TransportException("shm arena " + path + " is closed");
-    }
-    if (regionLength < 0 || offset < 0 || length < 0 || offset > regionLength - length) {
-      throw new InvalidDescriptorException("shm read of " + length + " bytes at offset " + offset
-          + " is outside its region of " + regionLength + " bytes");
-    }
-    if (owner == 0 || key == 0) {
-      throw new InvalidDescriptorException("shm descriptor with owner " + Long.toHexString(owner) + " and key "
-          + Long.toHexString(key) + ": neither may be 0");
-    }
-    long relative = address - dataOffset;
-    if (relative < 0 || relative >= dataBytes || relative % chunkBytes != 0
-        || regionLength > dataBytes - relative) {
-      throw new InvalidDescriptorException("descriptor points outside the arena: region at " + address + " of "
-          + regionLength + " bytes, but regions start at chunk boundaries in [" + dataOffset + ", "
-          + (dataOffset + dataBytes) + ") with chunks of " + chunkBytes + " bytes in " + path);
-    }
-    int src = (int) (address + offset);
-    if (length > 0) {
-      checkChunks(owner, address, key, src, length);
-    }
-    return src;
-  }
-
-  /** Every chunk under [src, src + length) must belong to owner and carry key. */
-  private void checkChunks(long owner, long address, long key, int src, int length) throws TransportException {
-    int first = (src - dataOffset) / chunkBytes;
-    int last = (src + length - 1 - dataOffset) / chunkBytes;
-    for (int c = first; c <= last; c++) {
-      long chunkOwner = get(ownerWord(c));
-      long chunkKey = get(keyWord(c));
-      if (chunkOwner == 0) {
-        throw notFound(owner, address, key);
-      }
-      if (chunkOwner != owner) {
-        throw new InvalidDescriptorException("shm descriptor of owner " + Long.toHexString(owner) + " at "
-            + address + " reads chunk " + c + " of owner " + Long.toHexString(chunkOwner)
-            + ": outside its owner's space");
-      }
-      if (chunkKey != key) {
-        throw notFound(owner, address, key);
-      }
-    }
-  }
-
-  private RegionNotFoundException notFound(long owner, long address, long key) {
-    return new RegionNotFoundException("shm region " + Long.toHexString(key) + " of owner "
-        + Long.toHexString(owner) + " at " + address + " in " + path + ": region freed or never published");
+    return reader.view(owner, address, key, regionLength, offset, length);
   }
 
   /**
@@ -768,129 +383,7 @@ public final class SharedArena implements AutoCloseable {
    * @return how many dead processes' slots (and their space) this call reclaimed
    */
   public int reclaimDeadProcesses() {
-    int reclaimed = 0;
-    long now = System.currentTimeMillis();
-    for (int s = 0; s < slotCount; s++) {
-      long dead = get(slotWord(s, S_TOKEN));
-      long beat = get(slotWord(s, S_HEARTBEAT));
-      if (dead == 0 || dead == token || now - beat <= livenessMillis) {
-        continue;
-      }
-      // Taking the heartbeat word is the reclaimer's lock: a second reclaimer of the same observation, or
-      // the process itself waking up, makes this fail.
-      if (!LONG.compareAndSet(memory, slotWord(s, S_HEARTBEAT), beat, now)) {
-        continue;
-      }
-      int freed = freeChunksOf(dead);
-      if (LONG.compareAndSet(memory, slotWord(s, S_TOKEN), dead, 0L)) {
-        reclaimed++;
-        LOG.info("shm arena {}: reclaimed dead process {} (pid {}, heartbeat {} ms old): {} chunks freed", path,
-            Long.toHexString(dead), get(slotWord(s, S_PID)), now - beat, freed);
-      }
-    }
-    sweepOrphans();
-    return reclaimed;
-  }
-
-  /**
-   * Frees chunks whose owner holds no slot: left when an owner was reclaimed while allocating. Owners are
-   * read from the chunks before the slots are read, so an owner that claims a slot after the slot scan
-   * cannot have chunks in the earlier chunk scan.
-   */
-  private void sweepOrphans() {
-    Set<Long> owners = new HashSet<>();
-    for (int c = 0; c < chunkCount; c++) {
-      long owner = get(ownerWord(c));
-      if (owner != 0) {
-        owners.add(owner);
-      }
-    }
-    if (owners.isEmpty()) {
-      return;
-    }
-    for (int s = 0; s < slotCount; s++) {
-      owners.remove(get(slotWord(s, S_TOKEN)));
-    }
-    for (long orphan : owners) {
-      int freed = freeChunksOf(orphan);
-      if (freed > 0) {
-        LOG.info("shm arena {}: freed {} chunks of {}, which holds no process slot", path, freed,
-            Long.toHexString(orphan));
-      }
-    }
-  }
-
-  private int freeChunksOf(long owner) {
-    int freed = 0;
-    for (int c = 0; c < chunkCount; c++) {
-      if (freeChunk(c, owner)) {
-        freed++;
-      }
-    }
-    return freed;
-  }
-
-  /** Frees a chunk if {@code owner} owns it: key first so readers fail, then the owner word. */
-  private boolean freeChunk(int c, long owner) {
-    if (get(ownerWord(c)) != owner) {
-      return false;
-    }
-    long key = get(keyWord(c));
-    if (get(ownerWord(c)) != owner) {
-      return false;
-    }
-    if (key != 0) {
-      // Only this key: had the chunk changed hands meanwhile, its new key is not ours to clear.
-      LONG.compareAndSet(memory, keyWord(c), key, 0L);
-    }
-    return LONG.compareAndSet(memory, ownerWord(c), owner, 0L);
-  }
-
-  /** Claims a free process slot; returns it, or -1 when all are taken. */
-  private int claimSlot() {
-    long now = System.currentTimeMillis();
-    for (int s = 0; s < slotCount; s++) {
-      if (get(slotWord(s, S_TOKEN)) != 0) {
-        continue;
-      }
-      // Fresh heartbeat before the token: a reclaimer that sees the token must not see a stale heartbeat
-      // left by the slot's previous holder. Writing into a slot another process wins only refreshes it.
-      LONG.setRelease(memory, slotWord(s, S_HEARTBEAT), now);
-      if (LONG.compareAndSet(memory, slotWord(s, S_TOKEN), 0L, token)) {
-        LONG.setRelease(memory, slotWord(s, S_PID), ProcessHandle.current().pid());
-        LONG.setRelease(memory, slotWord(s, S_ATTACHED), now);
-        LONG.setRelease(memory, slotWord(s, S_HEARTBEAT), System.currentTimeMillis());
-        return s;
-      }
-    }
-    return -1;
-  }
-
-  private void beat() {
-    try {
-      if (get(slotWord(slot, S_TOKEN)) != token) {
-        markEvicted("another process found its heartbeat older than the liveness timeout");
-        heartbeat.shutdown();
-        return;
-      }
-      LONG.setRelease(memory, slotWord(slot, S_HEARTBEAT), System.currentTimeMillis());
-    } catch (RuntimeException e) {
-      // An exception would silently cancel the schedule, and the process would soon look dead.
-      LOG.warn("shm arena {}: heartbeat failed", path, e);
-    }
-  }
-
-  private void markEvicted(String why) {
-    if (!evicted && !closed.get()) {
-      evicted = true;
-      LOG.warn("shm arena {}: this process (token {}) was evicted: {}; it allocates and publishes no more"
-          + " regions there", path, Long.toHexString(token), why);
-    }
-  }
-
-  private TransportException evictedException() {
-    return new TransportException("shm arena " + path + ": this process was evicted (its heartbeat went stale"
-        + " and its space was reclaimed); reattach or use another tier");
+    return processes.reclaimDeadProcesses();
   }
 
   /** Throws unless this attachment may still allocate and publish. */
@@ -898,8 +391,8 @@ public final class SharedArena implements AutoCloseable {
     if (closed.get()) {
       throw new TransportException("shm arena " + path + " is closed");
     }
-    if (evicted) {
-      throw evictedException();
+    if (processes.isEvicted()) {
+      throw processes.evictedException();
     }
   }
 
@@ -919,18 +412,9 @@ public final class SharedArena implements AutoCloseable {
     if (!closed.compareAndSet(false, true)) {
       return;
     }
-    heartbeat.shutdownNow();
-    try {
-      heartbeat.awaitTermination(5, TimeUnit.SECONDS);
-      Thread t = heartbeatThread;
-      if (t != null) {
-        t.join(5_000);
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
-    int freed = freeChunksOf(token);
-    boolean released = LONG.compareAndSet(memory, slotWord(slot, S_TOKEN), token, 0L);
+    processes.stopHeartbeat();
+    int freed = chunks.freeChunksOf(token);
+    boolean released = processes.leave();
     LOG.info("detached from shm arena {}: {} chunks freed{}", path, freed,
         released ? "" : " (its process slot had already been reclaimed)");
   }
@@ -955,95 +439,33 @@ public final class SharedArena implements AutoCloseable {
    * @return the bytes touched
    */
   public long preallocate() {
-    long t0 = System.nanoTime();
-    long end = dataOffset + dataBytes;
-    long touched = 0;
-    long sum = 0;
-    try {
-      for (long at = dataOffset; at < end && !closed.get(); at += PAGE_BYTES) {
-        sum += memory.get((int) at);
-        touched = at + PAGE_BYTES - dataOffset;
-      }
-    } catch (InternalError e) {
-      // the JVM's report of SIGBUS: the file system ran out of pages for the arena
-      LOG.warn("shm arena {}: only {} MiB of {} MiB could be backed by memory, its file system is full ({});"
-          + " registrations beyond that fail and go to the other tiers", path, touched >> 20, dataBytes >> 20,
-          e.getMessage());
-      return touched;
-    }
-    touchSink = sum;
-    touched = Math.min(touched, dataBytes);
-    LOG.info("shm arena {}: {} MiB backed by memory in {} ms", path, touched >> 20,
-        (System.nanoTime() - t0) / 1_000_000);
-    return touched;
+    return ArenaPreallocator.touch(path, mapping, layout.dataBytes(), closed::get);
   }
 
   // -- for ArenaRegion
 
+  /** A writable buffer over a region's bytes; the run lies in one window, as the allocator guarantees. */
   ByteBuffer slice(int firstChunk, long length) {
-    return memory.slice(chunkAddress(firstChunk), (int) length);
+    return mapping.slice((long) firstChunk * layout.chunkBytes, (int) length);
   }
 
-  int chunkAddress(int chunk) {
-    return dataOffset + chunk * chunkBytes;
+  long chunkAddress(int chunk) {
+    return layout.chunkAddress(chunk);
   }
 
   /** Writes the region key into its chunks; fails when any chunk is no longer this attachment's. */
   void publish(int firstChunk, int count, long key) throws TransportException {
     checkUsable();
-    for (int c = firstChunk; c < firstChunk + count; c++) {
-      if (get(ownerWord(c)) != token) {
-        markEvicted("a chunk of its region was reclaimed");
-        throw evictedException();
-      }
+    if (!chunks.ownsAll(token, firstChunk, count)) {
+      processes.markEvicted("a chunk of its region was reclaimed");
+      throw processes.evictedException();
     }
-    for (int c = firstChunk; c < firstChunk + count; c++) {
-      // Release: the owner's data writes become visible no later than the key.
-      if (!LONG.compareAndSet(memory, keyWord(c), 0L, key) && get(keyWord(c)) != key) {
-        throw new TransportException("shm arena " + path + ": chunk " + c + " of region "
-            + Long.toHexString(key) + " carries another key; the region was reclaimed");
-      }
-    }
+    chunks.publish(firstChunk, count, key);
   }
 
   /** Frees a region's chunks: every key first, so readers fail before any chunk can be reused. */
   void free(int firstChunk, int count, long key) {
-    for (int c = firstChunk; c < firstChunk + count; c++) {
-      LONG.compareAndSet(memory, keyWord(c), key, 0L);
-    }
-    for (int c = firstChunk; c < firstChunk + count; c++) {
-      LONG.compareAndSet(memory, ownerWord(c), token, 0L);
-    }
-  }
-
-  // -- words of the mapping
-
-  private int ownerWord(int chunk) {
-    return chunkTable + chunk * CHUNK_ENTRY_BYTES + C_OWNER;
-  }
-
-  private int keyWord(int chunk) {
-    return chunkTable + chunk * CHUNK_ENTRY_BYTES + C_KEY;
-  }
-
-  private int slotWord(int slotIndex, int field) {
-    return processTable + slotIndex * SLOT_BYTES + field;
-  }
-
-  private long get(int index) {
-    return getLong(memory, index);
-  }
-
-  private static long getLong(ByteBuffer memory, int index) {
-    return (long) LONG.getAcquire(memory, index);
-  }
-
-  private static void put(ByteBuffer memory, int index, long value) {
-    LONG.setRelease(memory, index, value);
-  }
-
-  private static long alignUp(long value, long alignment) {
-    return (value + alignment - 1) / alignment * alignment;
+    chunks.free(token, firstChunk, count, key);
   }
 
   private static long nonZero(SecureRandom random) {
@@ -1054,18 +476,10 @@ public final class SharedArena implements AutoCloseable {
     return value;
   }
 
-  private static void sleepBriefly(Path path) throws TransportException {
-    try {
-      Thread.sleep(1);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new TransportException("interrupted while waiting for shm arena " + path);
-    }
-  }
-
   /** For logs: path, arena id, token and slot. */
   @Override
   public String toString() {
-    return "SharedArena[" + path + ", " + arenaId + ", token " + Long.toHexString(token) + ", slot " + slot + "]";
+    return "SharedArena[" + path + ", " + arenaId + ", token " + Long.toHexString(token) + ", slot "
+        + processes.slot() + "]";
   }
 }

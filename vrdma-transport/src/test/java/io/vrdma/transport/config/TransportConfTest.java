@@ -43,8 +43,18 @@ class TransportConfTest {
     assertMessage("unknown tier", Map.of("vrdma.transport.tiers", "shm,infiniband"));
     assertMessage("twice", Map.of("vrdma.transport.tiers", "tcp,tcp"));
     assertMessage("power of two", Map.of("vrdma.transport.shm.chunkBytes", "5000"));
-    assertMessage("2147483647", Map.of("vrdma.transport.shm.arenaBytes", "4g"));
+    assertMessage("raise vrdma.transport.shm.chunkBytes", Map.of("vrdma.transport.shm.arenaBytes", "16384g"));
     assertMessage("not a TCP port", Map.of("vrdma.transport.port", "70000"));
+  }
+
+  @Test
+  void arenasAboveTwoGibAreAcceptedUpToWhatTheirChunkTableAddresses() {
+    assertEquals(64L << 30, TransportConf.fromMap(Map.of("vrdma.transport.shm.arenaBytes", "64g"))
+        .get(TransportConf.SHM_ARENA_BYTES));
+    // 8200 GiB needs more chunks of 64 KiB than one chunk table mapping addresses (about 8 TiB), not of 128 KiB.
+    assertMessage("can address", Map.of("vrdma.transport.shm.arenaBytes", "8200g"));
+    assertEquals(8200L << 30, TransportConf.fromMap(Map.of("vrdma.transport.shm.arenaBytes", "8200g",
+        "vrdma.transport.shm.chunkBytes", "128k")).get(TransportConf.SHM_ARENA_BYTES));
   }
 
   private static void assertMessage(String expected, Map<String, String> settings) {

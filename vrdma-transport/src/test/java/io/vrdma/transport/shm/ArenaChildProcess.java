@@ -12,7 +12,8 @@ import java.util.Random;
  * length} and then waits for its standard input to close (the parent is done, or died), after which it
  * detaches cleanly. The parent may instead kill it to leave a dead process behind.
  *
- * <p>Arguments: arena path, create bytes, chunk bytes, region bytes, pattern seed.
+ * <p>Arguments: arena path, create bytes, chunk bytes, region bytes, pattern seed, and optionally the data
+ * window size (every process of an arena must use the parent's).
  */
 public final class ArenaChildProcess {
   private ArenaChildProcess() {}
@@ -24,7 +25,9 @@ public final class ArenaChildProcess {
     int chunkBytes = Integer.parseInt(args[2]);
     long regionBytes = Long.parseLong(args[3]);
     long seed = Long.parseLong(args[4]);
-    try (SharedArena arena = SharedArena.attach(path, createBytes, chunkBytes, 8, 100, 500)) {
+    long windowBytes = args.length > 5 ? Long.parseLong(args[5]) : 0;
+    try (SharedArena arena = SharedArena.attach(path, createBytes, chunkBytes, 8, 100, 500,
+        SharedArena.DEFAULT_INIT_WAIT_MILLIS, windowBytes)) {
       ArenaRegion region = arena.allocate(regionBytes);
       byte[] pattern = new byte[(int) regionBytes];
       new Random(seed).nextBytes(pattern);

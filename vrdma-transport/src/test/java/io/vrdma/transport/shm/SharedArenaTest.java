@@ -83,7 +83,7 @@ class SharedArenaTest {
   }
 
   /** Bytes the file system has given the file (st_blocks), which a sparse file's holes do not count. */
-  private static long allocatedBytes(Path file) throws Exception {
+  static long allocatedBytes(Path file) throws Exception {
     Process p = new ProcessBuilder("stat", "-c", "%b %B", file.toString()).redirectErrorStream(true).start();
     String[] out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).trim()
         .split(" ");
@@ -441,20 +441,29 @@ class SharedArenaTest {
   }
 
   @Test
-  void arenasLargerThanOneMappingOrTooSmallAreRefused() throws Exception {
+  void arenasTooSmallOrLargerThanTheirChunkTableAddressesAreRefusedWithoutLeavingAFile() throws Exception {
+    long max = SharedArena.maxArenaBytes(CHUNK, 8);
     TransportException huge = assertThrows(TransportException.class,
-        () -> SharedArena.attach(arenaFile(), 3L << 30, CHUNK, 8, 100, 5_000));
-    assertTrue(huge.getMessage().contains("at most " + Integer.MAX_VALUE), huge.getMessage());
+        () -> SharedArena.attach(arenaFile(), max + CHUNK, CHUNK, 8, 100, 5_000));
+    assertTrue(huge.getMessage().contains("addresses at most " + max + " bytes"), huge.getMessage());
     assertFalse(Files.exists(arenaFile()));
 
     assertThrows(TransportException.class, () -> SharedArena.attach(arenaFile(), 8192, CHUNK, 8, 100, 5_000));
     assertFalse(Files.exists(arenaFile()));
+  }
 
+  @Test
+  void existingFileLargerThanOneMappingIsAttachedInWindowsAndNeverTruncated() throws Exception {
     try (RandomAccessFile f = new RandomAccessFile(arenaFile().toFile(), "rw")) {
-      f.setLength(3L << 30); // sparse
+      f.setLength(3L << 30); // sparse, and only the header, tables and a few data pages are touched
     }
-    huge = assertThrows(TransportException.class, () -> attach(MIB));
-    assertTrue(huge.getMessage().contains("at most " + Integer.MAX_VALUE), huge.getMessage());
+    try (SharedArena arena = SharedArena.attach(arenaFile(), MIB, 64 * 1024, 8, 100, 5_000)) {
+      assertEquals(3L << 30, arena.sizeBytes(), "an existing file keeps its size");
+      assertEquals(3, arena.windowCount());
+      assertEquals(1L << 30, arena.maxRegionBytes());
+      ArenaRegion r = publish(arena, 3 * CHUNK + 17, 11);
+      assertArrayEquals(pattern(11, 3 * CHUNK + 17), read(arena, r));
+    }
     assertEquals(3L << 30, Files.size(arenaFile()), "never truncated");
   }
 
