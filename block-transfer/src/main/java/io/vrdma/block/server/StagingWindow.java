@@ -482,10 +482,10 @@ final class StagingWindow implements AutoCloseable {
       this.answers = new ArrayList<>(java.util.Collections.nCopies(blocks.size(), (Location) null));
     }
 
-    /** Whether block {@code i} goes into the window: published, not empty, and no larger than the window. */
+    /** Whether block {@code i} goes into the window: published, not empty, and no larger than the tier's largest region. */
     boolean needsPlacement(int i, StagingWindow w) {
       ServedBlock b = blocks.get(i);
-      return b != null && b.length > 0 && b.length <= w.node.provider(tier).windowBytes();
+      return b != null && b.length > 0 && b.length <= w.node.provider(tier).maxRegionBytes();
     }
 
     /** Answers block {@code i}, which {@link #needsPlacement} refused, without a window. */
@@ -495,7 +495,7 @@ final class StagingWindow implements AutoCloseable {
         return; // not published: stays null
       }
       if (b.length > 0) {
-        w.logFallback(this, 1, b.length, "the block is larger than the whole window");
+        w.logFallback(this, 1, b.length, "the block is larger than the largest region the window takes");
       }
       answers.set(i, inPlaceLocation(b, w));
     }

@@ -76,6 +76,11 @@ public final class ShmTier implements TierProvider {
   }
 
   @Override
+  public long maxRegionBytes() {
+    return arena.maxRegionBytes();
+  }
+
+  @Override
   public TierRegistration register(RegionSource source) throws TransportException {
     // an empty region still takes a chunk, so that its descriptor names a live registration
     ArenaRegion region = arena.allocate(Math.max(1, source.length()));

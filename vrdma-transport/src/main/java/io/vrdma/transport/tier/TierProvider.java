@@ -30,11 +30,15 @@ public interface TierProvider extends AutoCloseable {
 
   /**
    * Bytes this tier can hold registered at once (the shm arena's data area, the verbs registration budget); a
-   * tier that serves regions where they lie (tcp) has no window. The largest region the tier can ever take is
-   * no larger.
+   * tier that serves regions where they lie (tcp) has no window.
    */
   default long windowBytes() {
     return Long.MAX_VALUE;
+  }
+
+  /** The largest region this tier can ever take; a larger one goes to another tier. At most {@link #windowBytes()}. */
+  default long maxRegionBytes() {
+    return windowBytes();
   }
 
   /**
