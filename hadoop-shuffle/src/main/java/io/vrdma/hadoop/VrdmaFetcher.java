@@ -214,12 +214,12 @@ final class VrdmaFetcher<K, V> extends Fetcher<K, V> {
           wanted.add(e.getKey());
         }
       }
-      Map<String, Object> got = fetch(host, wanted);
+      // copied out as they arrive: held until the last came, staged records could fill a small window
+      Map<String, Object> got = fetch(host, wanted, true);
       boolean notFound = false;
       try {
         for (Map.Entry<String, Object> e : got.entrySet()) {
-          if (e.getValue() instanceof FetchedBlock block) {
-            ByteBuffer b = block.nioByteBuffer();
+          if (e.getValue() instanceof ByteBuffer b) {
             if (b.remaining() != BlockIds.INDEX_RECORD_BYTES) {
               throw new OurPathFailed("index record " + e.getKey() + " has " + b.remaining() + " bytes", null);
             }
@@ -259,7 +259,7 @@ final class VrdmaFetcher<K, V> extends Fetcher<K, V> {
     String blockId = BlockIds.data(map, reduce);
     boolean done = false;
     try {
-      Object got = fetch(host, List.of(blockId)).get(blockId);
+      Object got = fetch(host, List.of(blockId), false).get(blockId);
       if (!(got instanceof FetchedBlock block)) {
         throw new OurPathFailed("map output " + blockId + " not fetched", (Throwable) got);
       }
@@ -285,8 +285,11 @@ final class VrdmaFetcher<K, V> extends Fetcher<K, V> {
     }
   }
 
-  /** Fetches blocks of this job from the host's service: id → {@link FetchedBlock} or the failure's cause. */
-  private Map<String, Object> fetch(MapHost host, List<String> ids) throws OurPathFailed, IOException {
+  /**
+   * Fetches blocks of this job from the host's service: id → {@link FetchedBlock} (or, with {@code copyOut}, a heap
+   * copy of its bytes, the block released at once) or the failure's cause.
+   */
+  private Map<String, Object> fetch(MapHost host, List<String> ids, boolean copyOut) throws OurPathFailed, IOException {
     BlockClient client;
     try {
       client = clients.get();
@@ -298,7 +301,16 @@ final class VrdmaFetcher<K, V> extends Fetcher<K, V> {
       client.fetch(hostOf(host), port, namespace, secret, ids, new BlockFetchListener() {
         @Override
         public void onBlockFetchSuccess(String blockId, FetchedBlock block) {
-          got.put(blockId, block);
+          if (!copyOut) {
+            got.put(blockId, block);
+            return;
+          }
+          try (block) {
+            ByteBuffer bytes = block.nioByteBuffer();
+            got.put(blockId, ByteBuffer.allocate(bytes.remaining()).put(bytes).flip());
+          } catch (IOException e) {
+            got.put(blockId, e);
+          }
         }
 
         @Override

@@ -88,9 +88,12 @@ class MiniYarnShuffleTest {
   @Test
   void aSortEightTimesTheArenaMovesEveryMapOutputOverShm() throws Exception {
     FileSystem fs = FileSystem.getLocal(jobConf);
-    Map<String, Long> expected = Jobs.writeRecords(fs, path("big-records"), 4, 120_000, 11);
+    // 16 maps: a reducer's 16 index records, staged at once, take more chunks than the window has, so they must be
+    // let go as they arrive; 96 map outputs of about 0.1 MB: each fits the window, all together are many windows
+    int maps = 16;
+    int reduces = 6;
+    Map<String, Long> expected = Jobs.writeRecords(fs, path("big-records"), maps, 30_000, 11);
     Configuration conf = new Configuration(jobConf);
-    int reduces = 6; // 24 map outputs of about 0.4 MB: each fits the window, all together are many windows
     Job job = Jobs.sortRecords(conf, path("big-records"), path("big-sorted"), reduces);
     assertTrue(job.waitForCompletion(false), "job failed");
 
@@ -99,7 +102,7 @@ class MiniYarnShuffleTest {
     long shuffled = counters.findCounter(TaskCounter.REDUCE_SHUFFLE_BYTES).getValue();
     long arena = org.apache.hadoop.util.StringUtils.TraditionalBinaryPrefix.string2long(ShuffleCluster.ARENA_BYTES);
     assertTrue(shuffled > 8 * arena, "shuffled " + shuffled + " is eight arenas of " + arena);
-    assertEquals(4L * reduces, counters.findCounter(VrdmaShuffleCounter.VRDMA_SHUFFLE_MAPS).getValue());
+    assertEquals((long) maps * reduces, counters.findCounter(VrdmaShuffleCounter.VRDMA_SHUFFLE_MAPS).getValue());
     assertEquals(0, counters.findCounter(VrdmaShuffleCounter.VRDMA_FALLBACK_MAPS).getValue());
     assertEquals(shuffled, counters.findCounter(VrdmaShuffleCounter.VRDMA_SHUFFLE_BYTES).getValue());
     assertEquals(0, counters.findCounter(VrdmaShuffleCounter.VRDMA_TCP_BYTES).getValue(), "nothing over tcp");

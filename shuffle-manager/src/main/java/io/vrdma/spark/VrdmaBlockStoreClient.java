@@ -133,37 +133,48 @@ final class VrdmaBlockStoreClient extends BlockStoreClient {
 
   /**
    * A batch id ({@code shuffle_<s>_<m>_<start>_<end>}: contiguous reduce partitions of one map output, which Spark
-   * reads as one stream) fetched as its blocks: delivered once all arrived, concatenated in order; if one fails,
-   * the whole batch id goes through Spark, once.
+   * reads as one stream) fetched as its blocks: each part is copied out as it arrives and released at once (a
+   * staged part held until the last one came could keep the peer's window from staging that last one), then the
+   * parts are delivered concatenated in order; if one fails, the whole batch id goes through Spark, once.
    */
   private static final class Batch {
     final String id;
     private final int start;
-    private final FetchedBlock[] parts;
+    private final byte[][] parts;
     private int missing;
     private boolean failed;
 
     Batch(String id, int start, int blocks) {
       this.id = id;
       this.start = start;
-      this.parts = new FetchedBlock[blocks];
+      this.parts = new byte[blocks][];
       this.missing = blocks;
     }
 
     /**
-     * Takes one block; when it completes the batch, hands the concatenation to Spark's listener.
+     * Takes one block (and releases it); when it completes the batch, hands the concatenation to Spark's listener.
      *
      * @return whether the batch was delivered
      */
     boolean arrived(FetchedBlock block, BlockFetchingListener listener, java.util.function.BiConsumer<String, Throwable>
         onFailure) {
       int index = Integer.parseInt(block.blockId().substring(block.blockId().lastIndexOf('_') + 1)) - start;
+      byte[] bytes;
+      try {
+        ByteBuffer b = block.nioByteBuffer();
+        bytes = new byte[b.remaining()];
+        b.get(bytes);
+      } catch (IOException e) {
+        onFailure.accept(id, e);
+        return false;
+      } finally {
+        block.release();
+      }
       synchronized (this) {
         if (failed) {
-          block.release();
           return false;
         }
-        parts[index] = block;
+        parts[index] = bytes;
         if (--missing > 0) {
           return false;
         }
@@ -171,23 +182,18 @@ final class VrdmaBlockStoreClient extends BlockStoreClient {
       ByteBuffer whole;
       try {
         long total = 0;
-        for (FetchedBlock part : parts) {
-          total += part.size();
+        for (byte[] part : parts) {
+          total += part.length;
         }
         whole = ByteBuffer.allocate(Math.toIntExact(total));
-        for (FetchedBlock part : parts) {
-          whole.put(part.nioByteBuffer().duplicate());
-        }
-        whole.flip();
-      } catch (IOException | ArithmeticException e) {
+      } catch (ArithmeticException e) {
         onFailure.accept(id, e);
         return false;
-      } finally {
-        for (FetchedBlock part : parts) {
-          part.release();
-        }
       }
-      listener.onBlockFetchSuccess(id, new NioManagedBuffer(whole));
+      for (byte[] part : parts) {
+        whole.put(part);
+      }
+      listener.onBlockFetchSuccess(id, new NioManagedBuffer(whole.flip()));
       return true;
     }
 
@@ -197,12 +203,7 @@ final class VrdmaBlockStoreClient extends BlockStoreClient {
         return false;
       }
       failed = true;
-      for (int i = 0; i < parts.length; i++) {
-        if (parts[i] != null) {
-          parts[i].release();
-          parts[i] = null;
-        }
-      }
+      java.util.Arrays.fill(parts, null);
       return true;
     }
   }

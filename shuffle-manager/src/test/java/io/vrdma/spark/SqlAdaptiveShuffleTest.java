@@ -35,7 +35,12 @@ class SqlAdaptiveShuffleTest {
         .set("spark.sql.adaptive.enabled", "true")
         .set("spark.sql.shuffle.partitions", "40")
         .set("spark.sql.autoBroadcastJoinThreshold", "-1")
-        .set("spark.io.compression.codec", "snappy");
+        .set("spark.io.compression.codec", "snappy")
+        // a reader may hold little of a peer's window: a batch's parts must not wait on each other for it; a part
+        // that did would wait out stage.wait (30 s here, far above the test's own few seconds)
+        .set("spark.shuffle.vrdma.block.stage.maxBytesPerPeer", "256k")
+        .set("spark.shuffle.vrdma.block.stage.wait", "30s")
+        .set("spark.shuffle.vrdma.transport.readTimeout", "60s");
     LocalCluster.start(conf);
     spark = SparkSession.builder().getOrCreate();
   }
@@ -89,6 +94,31 @@ class SqlAdaptiveShuffleTest {
     assertTrue(plan.contains("coalesced"), plan);
     assertReadThroughUs();
     assertTrue(VrdmaDriverEndpoint.current().total("batches") > 0, "no batch of contiguous blocks was read");
+  }
+
+  @Test
+  void aBatchLargerThanTheReadersShareOfTheWindowIsReadOverShmWithoutWaiting() {
+    spark.conf().set("spark.sql.adaptive.fetchShuffleBlocksInBatch", "true");
+    // 6 map outputs of ~2 MB, 40 partitions coalesced into one: each map's batch is ~8 times the 256 KiB the reader
+    // may hold of the peer's window at once
+    Dataset<Row> rows = spark.range(0, 60_000, 1, 6)
+        .selectExpr("id", "repeat(cast(id AS string), 20) AS payload")
+        .repartition(org.apache.spark.sql.functions.col("id")) // spark.sql.shuffle.partitions (40), which AQE coalesces
+        .selectExpr("sum(id)", "sum(length(payload))");
+    long start = System.nanoTime();
+    Row r = rows.collectAsList().get(0);
+    double seconds = (System.nanoTime() - start) / 1e9;
+    long expectedLength = 0;
+    for (long i = 0; i < 60_000; i++) {
+      expectedLength += 20L * Long.toString(i).length();
+    }
+    assertEquals(60_000L * 59_999 / 2, r.getLong(0));
+    assertEquals(expectedLength, r.getLong(1));
+    VrdmaDriverEndpoint driver = VrdmaDriverEndpoint.current();
+    assertTrue(driver.total("batches") > 0, "no batch of contiguous blocks was read");
+    assertEquals(0, driver.total("bytes.tcp"), "every batch part over shm: " + driver.totals());
+    assertEquals(0, driver.total("stage.windowFallbackBlocks"), driver.totals().toString());
+    assertTrue(seconds < 20, "no part waited out vrdma.block.stage.wait (30 s): " + seconds + " s");
   }
 
   @Test
