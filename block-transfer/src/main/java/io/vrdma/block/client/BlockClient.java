@@ -45,6 +45,15 @@ import org.slf4j.LoggerFactory;
  * registered on (shm → verbs → tcp) without the caller seeing it; when every tier failed, the block is
  * retried with backoff on a fresh connection, and only then reported. A block whose CRC32C does not match
  * is fetched once more, then reported as corrupt; it is never delivered.
+ *
+ * <p>On a staging tier (shm, verbs) the server places the asked-for blocks in its window and lends them: each
+ * located block carries a lease that goes back to the server ({@link LeaseReturns}) once the block's bytes are no
+ * longer needed — after a copy at once, for a block read in place when its last reference is released. Blocks the
+ * server could not place yet come back deferred and are asked for again at once.
+ *
+ * <p>Threads: locate answers are handled on the client's own two threads; reads complete on the transport's
+ * threads (a tcp event loop, the verbs completion thread, or the caller's for shm), where the checksum and delivery
+ * to the listener run today (moving them to a pool of their own is issue 17's).
  */
 public final class BlockClient implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(BlockClient.class);
