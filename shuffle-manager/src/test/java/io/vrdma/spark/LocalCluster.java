@@ -46,9 +46,13 @@ final class LocalCluster {
    */
   static List<String> executorLogLines(String appId, String fragment) {
     List<String> lines = new ArrayList<>();
-    try (Stream<Path> dirs = Files.find(Path.of(System.getProperty("java.io.tmpdir")), 2,
-        (p, a) -> a.isDirectory() && p.getFileName().toString().equals(appId))) {
-      for (Path app : dirs.collect(Collectors.toList())) {
+    // only worker-*/<appId>: other directories of the temp dir (other JVMs' block managers) come and go meanwhile
+    try (Stream<Path> workers = Files.list(Path.of(System.getProperty("java.io.tmpdir")))) {
+      for (Path worker : workers.filter(p -> p.getFileName().toString().startsWith("worker-")).toList()) {
+        Path app = worker.resolve(appId);
+        if (!Files.isDirectory(app)) {
+          continue;
+        }
         try (Stream<Path> logs = Files.find(app, 2, (p, a) -> p.getFileName().toString().equals("stderr"))) {
           for (Path log : logs.collect(Collectors.toList())) {
             Files.readAllLines(log).stream().filter(l -> l.contains(fragment)).forEach(lines::add);
