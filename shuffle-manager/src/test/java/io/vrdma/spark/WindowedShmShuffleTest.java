@@ -46,13 +46,17 @@ class WindowedShmShuffleTest extends ClusterTest {
         });
   }
 
-  /** Spark's own remote bytes read, over the tasks of the jobs {@code run} runs. */
-  private long remoteBytesRead(Runnable run) throws Exception {
+  /** Spark's own shuffle metrics over the tasks of the jobs {@code run} runs. */
+  private record ShuffleBytes(long written, long remoteRead) {}
+
+  private ShuffleBytes shuffleBytes(Runnable run) throws Exception {
+    AtomicLong written = new AtomicLong();
     AtomicLong remote = new AtomicLong();
     SparkListener listener = new SparkListener() {
       @Override
       public void onTaskEnd(SparkListenerTaskEnd end) {
         if (end.taskMetrics() != null) {
+          written.addAndGet(end.taskMetrics().shuffleWriteMetrics().bytesWritten());
           remote.addAndGet(end.taskMetrics().shuffleReadMetrics().remoteBytesRead());
         }
       }
@@ -64,7 +68,7 @@ class WindowedShmShuffleTest extends ClusterTest {
     } finally {
       sc.sc().removeSparkListener(listener);
     }
-    return remote.get();
+    return new ShuffleBytes(written.get(), remote.get());
   }
 
   /** Checks a sum of value bytes per key against the same sum computed here. */
@@ -102,9 +106,11 @@ class WindowedShmShuffleTest extends ClusterTest {
     VrdmaDriverEndpoint driver = VrdmaDriverEndpoint.current();
     driver.resetCounters();
     // 160 MB of 4 KiB values, no reduce-side combining: ten times the arena in the shuffle files
-    long remote = remoteBytesRead(() -> shuffleAndCheck(8, 40_000, 4096, 97, 1));
-    assertTrue(remote > 4 * ARENA, "remote bytes " + remote + " (half the shuffle) are several arenas");
-    assertEquals(remote, driver.total("bytes.shm"), "every remote byte over shm; counters " + driver.totals());
+    ShuffleBytes bytes = shuffleBytes(() -> shuffleAndCheck(8, 40_000, 4096, 97, 1));
+    // how much is remote depends on where the tasks ran: about half, here at least two arenas
+    assertTrue(bytes.written() > 8 * ARENA, "shuffle of " + bytes.written() + " bytes is eight arenas");
+    assertTrue(bytes.remoteRead() > 2 * ARENA, "remote bytes " + bytes.remoteRead() + " are several arenas");
+    assertEquals(bytes.remoteRead(), driver.total("bytes.shm"), "every remote byte over shm; " + driver.totals());
     assertEquals(0, driver.total("bytes.tcp"));
     assertEquals(0, driver.total("sparkFallbackBlocks"));
     assertEquals(0, driver.total("stage.windowFallbackBlocks"));
@@ -117,9 +123,11 @@ class WindowedShmShuffleTest extends ClusterTest {
       driver.resetCounters();
       int salt = round;
       // 40 MB each; the earlier shuffles stay registered (their RDDs are unreachable, the cleaner may come late)
-      long remote = remoteBytesRead(() -> shuffleAndCheck(6, 10_000, 4096, 31, salt));
-      assertTrue(remote > ARENA, "round " + round + ": remote bytes " + remote + " exceed the arena");
-      assertEquals(remote, driver.total("bytes.shm"), "round " + round + ": every remote byte over shm; "
+      ShuffleBytes bytes = shuffleBytes(() -> shuffleAndCheck(6, 10_000, 4096, 31, salt));
+      assertTrue(bytes.written() > 2 * ARENA, "round " + round + ": the shuffle of " + bytes.written()
+          + " bytes is larger than the arena");
+      assertTrue(bytes.remoteRead() > 0, "round " + round + ": something was read remotely");
+      assertEquals(bytes.remoteRead(), driver.total("bytes.shm"), "round " + round + ": every remote byte over shm; "
           + driver.totals());
       assertEquals(0, driver.total("bytes.tcp"), "round " + round);
     }
