@@ -74,7 +74,8 @@ public final class WindowBenchmark {
       "  --out DIR              where " + REPORT_MD + " goes (default benchmark-results)",
       "  --help                 this text",
       "Targets: window shm share >= 99 %; window s/GB <= 1.05 x fits s/GB; /dev/shm peak <= arena;",
-      "         vrdma executor peak RSS <= 1.10 x stock's at the same size; every consecutive shuffle >= 99 % over shm.",
+      "         vrdma executor peak RSS <= 1.10 x stock's at the same size;",
+      "         every consecutive shuffle >= 99 % over shm.",
       "Exit 0 whatever the numbers (MISSED lines name missed targets), 2 for bad flags, 1 when a job fails.");
 
   private WindowBenchmark() {}
@@ -254,6 +255,7 @@ public final class WindowBenchmark {
    */
   private static List<Measure> runApplication(Options o, Config c, PrintStream stderr) throws Exception {
     Path arena = DEV_SHM.resolve("vrdma-window-bench-" + UUID.randomUUID());
+    awaitExecutorsGone(60, stderr);
     Set<String> before = shmFiles();
     long baseline = shmUsedBytes();
     List<Measure> out = new ArrayList<>();
@@ -300,6 +302,30 @@ public final class WindowBenchmark {
     return out;
   }
 
+  /**
+   * Waits until the previous application's executor JVMs have exited ({@code sc.stop()} does not wait for them):
+   * until then they map its deleted arena, whose pages tmpfs frees only with the last mapping, so they would be in
+   * this application's {@code /dev/shm} baseline and leave during its job; and their CPU time and RSS would be
+   * counted with this application's executors.
+   */
+  static void awaitExecutorsGone(long timeoutSeconds, PrintStream stderr) throws InterruptedException {
+    long deadline = System.nanoTime() + timeoutSeconds * 1_000_000_000L;
+    while (executorJvms().findAny().isPresent()) {
+      if (System.nanoTime() > deadline) {
+        stderr.printf(Locale.ROOT, "warning: the previous executors still run after %d s; this application's"
+            + " /dev/shm baseline, CPU and RSS may include them%n", timeoutSeconds);
+        return;
+      }
+      Thread.sleep(100);
+    }
+  }
+
+  /** The executor JVMs: this JVM's descendants whose command is {@code .../java} (local-cluster starts them). */
+  private static Stream<ProcessHandle> executorJvms() {
+    return ProcessHandle.current().descendants()
+        .filter(p -> p.info().command().map(c -> c.endsWith("/java")).orElse(false));
+  }
+
   /** Bytes in use on the {@code /dev/shm} file system (every process's files: the sampler's baseline is taken). */
   static long shmUsedBytes() throws IOException {
     FileStore fs = Files.getFileStore(DEV_SHM);
@@ -315,14 +341,11 @@ public final class WindowBenchmark {
   }
 
   /**
-   * The larger of the executor JVMs' peak resident set ({@code VmHWM}, which counts the arena pages they touched):
-   * the executors are this JVM's descendants whose command is {@code .../java}, as for
-   * {@link ShuffleJobBenchmark#executorProcessCpuNanos()}.
+   * The larger of the executor JVMs' peak resident set ({@code VmHWM}, which counts the arena pages they touched);
+   * the executors found as for {@link ShuffleJobBenchmark#executorProcessCpuNanos()}.
    */
   static long executorPeakRssBytes() {
-    return ProcessHandle.current().descendants()
-        .filter(p -> p.info().command().map(c -> c.endsWith("/java")).orElse(false))
-        .mapToLong(p -> statusKb(p.pid(), "VmHWM") << 10).max().orElse(0);
+    return executorJvms().mapToLong(p -> statusKb(p.pid(), "VmHWM") << 10).max().orElse(0);
   }
 
   /** A {@code kB} field of {@code /proc/<pid>/status}, 0 when it cannot be read (the process ended). */
