@@ -41,8 +41,9 @@ import org.apache.spark.package$;
  *
  * <p>Per job: wall clock, executor process CPU, Spark's remote bytes read (task metrics), the bytes our readers
  * moved over shm and tcp and the staging window's fallbacks and waits (the driver's counters, which executors
- * report after each reduce task), the executors' peak RSS ({@code VmHWM}) and the peak {@code /dev/shm} use above
- * what it was before the application's arena was made. Prints a markdown table with the targets and writes it to
+ * report after each reduce task), the executors' peak RSS ({@code VmHWM}), and the peak memory our
+ * {@code /dev/shm} files hold (the arena and anything else there the driver or an executor maps) beside the file
+ * system's peak use above its use before the arena was made. Prints a markdown table with the targets and writes it to
  * {@code <out>/window-benchmark.md}. Launch as {@link ShuffleJobBenchmark} ({@code java -cp <runtime class path>}):
  * {@code mvn -q -pl benchmarks/spark-shuffle exec:exec -Dbench.main=io.vrdma.bench.spark.WindowBenchmark
  * -Dbench.args="..."}, or {@code java @benchmarks/tpcds/target/tpcds.args --job window ...}. Exit 0 whatever the
@@ -105,12 +106,15 @@ public final class WindowBenchmark {
    * @param fallbackBytes bytes the staging window answered with their tcp place ({@code stage.windowFallbackBytes})
    * @param windowWaits requests that found the window full and waited ({@code stage.windowWaits})
    * @param peakRssBytes the larger of the two executors' {@code VmHWM} at the end of the job
-   * @param shmPeakBytes peak {@code /dev/shm} use during the job above its use before the arena was made
+   * @param shmPeakBytes peak during the job of the pages held by our {@code /dev/shm} files: the arena and any
+   *     other file there that the driver or an executor maps (allocated bytes, as {@code du} counts them)
+   * @param shmFsPeakBytes peak {@code /dev/shm} file system use during the job above its use before the arena was
+   *     made: every process's files, so another process's files move it
    * @param shmForeign whether files other than our arena appeared in or vanished from {@code /dev/shm} during the
-   *     application (another process's pages would then move {@code shmPeakBytes} up or down)
+   *     application (another process's pages then moved {@code shmFsPeakBytes} up or down)
    */
   record Measure(ShuffleJobBenchmark.Round job, long shmBytes, long tcpBytes, long fallbackBytes, long windowWaits,
-      long peakRssBytes, long shmPeakBytes, boolean shmForeign) {
+      long peakRssBytes, long shmPeakBytes, long shmFsPeakBytes, boolean shmForeign) {
     /** Bytes over shm per Spark remote byte read (1 when there were none to move). */
     double shmShare() {
       return job.remoteRead() == 0 ? 1 : (double) shmBytes / job.remoteRead();
@@ -236,11 +240,11 @@ public final class WindowBenchmark {
           Measure m = app.get(i);
           stderr.printf(Locale.ROOT, "round %d %s%s: %.2f s (%.2f s/GB), executor CPU %.2f s/GB, remote %d B,"
               + " shm %d B, tcp %d B (share %.2f %%), window fallback %d B, waits %d, peak RSS %d MiB,"
-              + " /dev/shm peak %d MiB%s, checksum %016x%n", r + 1, c.name(),
+              + " /dev/shm peak %d MiB (file system %d MiB%s), checksum %016x%n", r + 1, c.name(),
               app.size() > 1 ? " #" + (i + 1) : "", m.job().wallSeconds(), m.secondsPerGb(), m.cpuPerGb(),
               m.job().remoteRead(), m.shmBytes(), m.tcpBytes(), 100 * m.shmShare(), m.fallbackBytes(),
-              m.windowWaits(), m.peakRssBytes() >> 20, m.shmPeakBytes() >> 20,
-              m.shmForeign() ? " (other processes' files came or went in /dev/shm)" : "", m.job().checksum());
+              m.windowWaits(), m.peakRssBytes() >> 20, m.shmPeakBytes() >> 20, m.shmFsPeakBytes() >> 20,
+              m.shmForeign() ? "; other processes' files came or went" : "", m.job().checksum());
         }
       }
     }
@@ -276,9 +280,12 @@ public final class WindowBenchmark {
           }
           ShuffleJobBenchmark.Round job;
           long shmPeak;
-          try (ShmSampler sampler = new ShmSampler()) {
+          long shmFsPeak;
+          try (ShmSampler sampler = new ShmSampler(arena)) {
             job = ShuffleJobBenchmark.timedJob(sc, listener, c.records(), o.valueBytes(), c.partitions());
-            shmPeak = sampler.peak();
+            sampler.sample();
+            shmPeak = sampler.oursPeak.get();
+            shmFsPeak = sampler.fsPeak.get();
           }
           // another process's file that came or went during the job moves the file system's use by its pages
           Set<String> now = shmFiles();
@@ -291,7 +298,7 @@ public final class WindowBenchmark {
           boolean ours = SparkVariants.isOurs(c.variant()) && driver != null;
           out.add(new Measure(job, ours ? driver.total("bytes.shm") : 0, ours ? driver.total("bytes.tcp") : 0,
               ours ? driver.total("stage.windowFallbackBytes") : 0, ours ? driver.total("stage.windowWaits") : 0,
-              executorPeakRssBytes(), Math.max(0, shmPeak - baseline), !foreign.isEmpty()));
+              executorPeakRssBytes(), shmPeak, Math.max(0, shmFsPeak - baseline), !foreign.isEmpty()));
         }
       } finally {
         sc.stop();
@@ -362,40 +369,93 @@ public final class WindowBenchmark {
     return 0;
   }
 
-  /** Samples {@code /dev/shm} use every 100 ms on a daemon thread until closed; keeps the peak. */
+  /**
+   * The {@code /dev/shm} files this application holds: the arena, and any file there that this JVM or an executor
+   * maps (from {@code /proc/<pid>/maps}; a deleted one is skipped, its name may be reused).
+   */
+  static Set<Path> ourShmFiles(Path arena) {
+    Set<Path> out = new HashSet<>();
+    if (Files.exists(arena)) {
+      out.add(arena);
+    }
+    Stream.concat(Stream.of(ProcessHandle.current()), executorJvms()).forEach(p -> {
+      try (Stream<String> lines = Files.lines(Path.of("/proc", Long.toString(p.pid()), "maps"))) {
+        lines.map(l -> l.indexOf(" /dev/shm/") < 0 ? null : l.substring(l.indexOf(" /dev/shm/") + 1))
+            .filter(f -> f != null && !f.endsWith(" (deleted)"))
+            .forEach(f -> out.add(Path.of(f)));
+      } catch (IOException | java.io.UncheckedIOException e) {
+        // a process that ended maps nothing any more
+      }
+    });
+    return out;
+  }
+
+  /**
+   * Bytes of memory the files hold (their allocated blocks, as {@code du} counts them: tmpfs allocates a page when
+   * it is first written, so a sparse file counts only what was touched); 0 when {@code du} cannot tell.
+   */
+  static long allocatedBytes(Set<Path> files) {
+    if (files.isEmpty()) {
+      return 0;
+    }
+    List<String> command = new ArrayList<>(List.of("du", "-B1", "-c", "--"));
+    files.forEach(f -> command.add(f.toString()));
+    try {
+      Process du = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+      String out = new String(du.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      du.waitFor();
+      String[] lines = out.strip().split("\\R");
+      return Long.parseLong(lines[lines.length - 1].split("\\s+")[0]);
+    } catch (IOException | NumberFormatException e) {
+      return 0;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return 0;
+    }
+  }
+
+  /**
+   * Samples every 100 ms on a daemon thread until closed, keeping two peaks: the pages our {@code /dev/shm} files
+   * hold ({@link #ourShmFiles}, looked up every 500 ms) and the file system's use. The first is the figure: the
+   * second also moves with other processes' files on a shared host.
+   */
   static final class ShmSampler implements AutoCloseable {
-    private final AtomicLong peak = new AtomicLong();
+    final AtomicLong oursPeak = new AtomicLong();
+    final AtomicLong fsPeak = new AtomicLong();
+    private final Path arena;
     private final Thread thread;
+    private volatile Set<Path> ours;
     private volatile boolean running = true;
 
-    ShmSampler() {
+    ShmSampler(Path arena) {
+      this.arena = arena;
+      this.ours = ourShmFiles(arena);
       sample();
       thread = new Thread(() -> {
-        while (running) {
-          sample();
+        for (int tick = 1; running; tick++) {
           try {
             Thread.sleep(100);
           } catch (InterruptedException e) {
             return;
           }
+          if (tick % 5 == 0) {
+            ours = ourShmFiles(arena);
+          }
+          sample();
         }
       }, "shm-sampler");
       thread.setDaemon(true);
       thread.start();
     }
 
-    private void sample() {
+    /** Takes one sample now (also at the end, so that a job shorter than 100 ms is seen). */
+    void sample() {
       try {
-        peak.accumulateAndGet(shmUsedBytes(), Math::max);
+        fsPeak.accumulateAndGet(shmUsedBytes(), Math::max);
       } catch (IOException e) {
         // /dev/shm unreadable: the peak stays what was seen
       }
-    }
-
-    /** The highest use seen so far, sampling once more now (so that a job shorter than 100 ms is seen too). */
-    long peak() {
-      sample();
-      return peak.get();
+      oursPeak.accumulateAndGet(allocatedBytes(ours), Math::max);
     }
 
     @Override
@@ -440,8 +500,8 @@ public final class WindowBenchmark {
         o.valueBytes()));
     md.append("| config | records x partitions | arena MiB | shuffled GB | wall s | s/GB | executor CPU s/GB"
         + " | remote GB | shm GB | tcp GB | shm share | window fallback MB | window waits | peak executor RSS MiB"
-        + " | /dev/shm peak MiB |\n");
-    md.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        + " | /dev/shm peak MiB | /dev/shm fs peak MiB |\n");
+    md.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     boolean foreign = false;
     for (Map.Entry<String, List<List<Measure>>> e : results.entrySet()) {
       Config c = byName.get(e.getKey());
@@ -451,7 +511,7 @@ public final class WindowBenchmark {
         boolean ours = SparkVariants.isOurs(c.variant());
         foreign |= rounds.stream().anyMatch(app -> app.get(k).shmForeign());
         md.append(String.format(Locale.ROOT,
-            "| %s | %d x %d | %s | %.3f | %.2f | %.2f | %.2f | %.3f | %s | %s | %s | %s | %s | %d | %d |%n",
+            "| %s | %d x %d | %s | %.3f | %.2f | %.2f | %.2f | %.3f | %s | %s | %s | %s | %s | %d | %d | %d |%n",
             c.shuffles() > 1 ? c.name() + " #" + (i + 1) : c.name(), c.records(), c.partitions(),
             ours ? Long.toString(c.arenaBytes() >> 20) : "-",
             median(rounds, i, m -> m.job().shuffleWritten() / 1e9), median(rounds, i, m -> m.job().wallSeconds()),
@@ -463,7 +523,8 @@ public final class WindowBenchmark {
             ours ? fmt3(median(rounds, i, m -> m.fallbackBytes() / 1e6)) : "-",
             ours ? String.format(Locale.ROOT, "%.0f", median(rounds, i, m -> m.windowWaits())) : "-",
             (long) median(rounds, i, m -> m.peakRssBytes() >> 20),
-            (long) rounds.stream().mapToDouble(app -> app.get(k).shmPeakBytes()).max().orElse(0) >> 20));
+            (long) rounds.stream().mapToDouble(app -> app.get(k).shmPeakBytes()).max().orElse(0) >> 20,
+            (long) rounds.stream().mapToDouble(app -> app.get(k).shmFsPeakBytes()).max().orElse(0) >> 20));
       }
     }
     md.append("\n| target | measured | met? |\n|---|---|---|\n");
@@ -523,11 +584,13 @@ public final class WindowBenchmark {
         + " bytes.tcp, reset before each job); shm share = shm / remote. Window fallback and waits: the staging"
         + " window's stage.windowFallbackBytes and stage.windowWaits. Peak executor RSS: the larger of the two"
         + " executors' VmHWM at the end of the job (it counts the arena pages an executor touched; for"
-        + " consecutive, since the application started). /dev/shm peak: the highest use sampled every 100 ms during"
-        + " the job above the use before the application's arena was made and backed (the arena file is whole, its"
-        + " header and tables included, so it alone is the arena size).%s%n",
-        foreign ? " Other processes' files came or went in /dev/shm during at least one application: their pages"
-            + " moved that peak up or down." : ""));
+        + " consecutive, since the application started). /dev/shm peak (the target's figure): the highest, sampled"
+        + " every 100 ms during the job, of the memory held by our /dev/shm files: the arena (made and backed before"
+        + " the application; the file is the whole arena, header and tables included) and any other file there that"
+        + " the driver or an executor maps, as du counts it. /dev/shm fs peak: the file system's use over the same"
+        + " samples above its use before the arena was made, every process's files.%s%n",
+        foreign ? " Other processes' files came or went in /dev/shm during at least one application, so that"
+            + " column moved with their pages too." : ""));
     return md.toString();
   }
 

@@ -31,7 +31,7 @@ class WindowBenchmarkTest {
     long shm = (long) (remote * shmShare);
     ShuffleJobBenchmark.Round job = new ShuffleJobBenchmark.Round(wall, (long) (wall * 1.5e9), (long) (wall * 1e9),
         written, written, remote, 42);
-    return new WindowBenchmark.Measure(job, shm, remote - shm, 0, 3, rssMib * MIB, shmPeak, false);
+    return new WindowBenchmark.Measure(job, shm, remote - shm, 0, 3, rssMib * MIB, shmPeak, shmPeak + MIB, false);
   }
 
   /** Two rounds of one application with one shuffle each, the second as given. */
