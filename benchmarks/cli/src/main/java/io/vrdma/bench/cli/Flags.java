@@ -280,6 +280,26 @@ public final class Flags {
     return sizes;
   }
 
+  /**
+   * The value as one byte size: a whole number with an optional binary unit {@code k}, {@code m} or {@code g}
+   * (2g = 2147483648), from 1 byte to {@code maxBytes}.
+   *
+   * @param maxBytes the largest size allowed
+   * @return the size in bytes
+   * @throws BadFlag if the value is missing, not a size, or out of range
+   */
+  public long size(long maxBytes) {
+    String v = value();
+    long bytes = bytes(v.trim());
+    if (bytes < 1) {
+      throw bad("takes a size such as 128m or 2g, got '" + v + "'");
+    }
+    if (bytes > maxBytes) {
+      throw bad("size " + v + " is outside 1 byte .. " + sizeText(maxBytes));
+    }
+    return bytes;
+  }
+
   /** Bytes of a size such as 4k, or -1 if it is not one (or does not fit a long). */
   private static long bytes(String size) {
     String s = size.toLowerCase(Locale.ROOT);

@@ -136,6 +136,15 @@ class FlagsTest {
   }
 
   @Test
+  void oneSizeMayExceedAnInt() {
+    assertEquals(Long.valueOf(2L << 30), read(f -> f.size(1L << 40), "--arena", "2g"));
+    assertEquals(Long.valueOf(128L << 20), read(f -> f.size(1L << 40), "--arena", "128m"));
+    assertEquals("--arena takes a size such as 128m or 2g, got 'big'", error(f -> f.size(1L << 40), "--arena",
+        "big"));
+    assertEquals("--arena size 4g is outside 1 byte .. 2g", error(f -> f.size(2L << 30), "--arena", "4g"));
+  }
+
+  @Test
   void sizeTextIsTheShortestUnit() {
     assertEquals("16m", Flags.sizeText(16 << 20));
     assertEquals("4k", Flags.sizeText(4096));

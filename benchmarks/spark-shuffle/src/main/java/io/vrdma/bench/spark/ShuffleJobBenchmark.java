@@ -68,7 +68,6 @@ public final class ShuffleJobBenchmark {
   record Options(long records, int valueBytes, int partitions, int rounds, List<String> configs, int executorMb,
       Path out) {}
 
-  /** One timed job. */
   /**
    * One timed job. {@code processCpuNanos}: CPU time of the executor JVMs as the OS counts it (every thread:
    * tasks, Spark's and our transfer threads, GC, JIT); {@code taskCpuNanos}: the task threads' CPU time only
@@ -163,49 +162,86 @@ public final class ShuffleJobBenchmark {
    * arena file outlives the applications that use it, so that no timed job pays the first touch of its pages.
    */
   static void prepareArena(Path arena, PrintStream stderr) throws TransportException {
+    prepareArena(arena, SparkVariants.BENCH_ARENA_BYTES, stderr);
+  }
+
+  /** As {@link #prepareArena(Path, PrintStream)} with an arena of {@code arenaBytes} (a Spark size, "128m"). */
+  static void prepareArena(Path arena, String arenaBytes, PrintStream stderr) throws TransportException {
     long start = System.nanoTime();
     Map<String, String> settings = new HashMap<>();
     settings.put(TransportConf.SHM_ARENA_PATH.name(), arena.toString());
-    settings.put(TransportConf.SHM_ARENA_BYTES.name(), SparkVariants.BENCH_ARENA_BYTES);
+    settings.put(TransportConf.SHM_ARENA_BYTES.name(), arenaBytes);
     try (SharedArena a = SharedArena.attach(TransportConf.fromMap(settings))) {
       a.preallocate();
     }
-    stderr.printf(Locale.ROOT, "shm arena %s (%s) created and backed in %.1f s, shared by every vrdma-shm round%n",
-        arena, SparkVariants.BENCH_ARENA_BYTES, (System.nanoTime() - start) / 1e9);
+    stderr.printf(Locale.ROOT, "shm arena %s (%s) created and backed in %.1f s%n",
+        arena, arenaBytes, (System.nanoTime() - start) / 1e9);
   }
 
   static SparkConf conf(Options o, String config, Path arena) {
+    return conf("ShuffleJobBenchmark-" + config, o.partitions(), o.executorMb(), config, arena,
+        SparkVariants.BENCH_ARENA_BYTES);
+  }
+
+  /**
+   * The benchmark's application: {@code local-cluster[2,1,executorMb]}, Kryo, {@code partitions} as the default
+   * parallelism, and the shuffle of {@code config} ({@link SparkVariants#apply}) with an arena of
+   * {@code arenaBytes}.
+   */
+  static SparkConf conf(String appName, int partitions, int executorMb, String config, Path arena,
+      String arenaBytes) {
     SparkConf conf = new SparkConf()
-        .setMaster("local-cluster[2,1," + o.executorMb() + "]")
-        .setAppName("ShuffleJobBenchmark-" + config)
+        .setMaster("local-cluster[2,1," + executorMb + "]")
+        .setAppName(appName)
         .set("spark.ui.enabled", "false")
         .set("spark.serializer", "org.apache.spark.serializer.KryoSerializer")
-        .set("spark.default.parallelism", Integer.toString(o.partitions()));
-    return SparkVariants.apply(conf, config, arena, SparkVariants.BENCH_ARENA_BYTES);
+        .set("spark.default.parallelism", Integer.toString(partitions));
+    return SparkVariants.apply(conf, config, arena, arenaBytes);
   }
 
   static Round runOne(Options o, String config, Path arena) throws Exception {
-    JavaSparkContext sc = new JavaSparkContext(conf(o, config, arena));
+    SparkVariants.MetricsListener listener = new SparkVariants.MetricsListener();
+    JavaSparkContext sc = startWarm(conf(o, config, arena), listener, o.records(), o.valueBytes(), o.partitions());
     try {
-      SparkVariants.MetricsListener listener = new SparkVariants.MetricsListener();
-      sc.sc().addSparkListener(listener);
-      SparkVariants.awaitExecutors(sc.sc(), 2, 120);
-      // warm-up: a small shuffle through the same code, untimed
-      job(sc, Math.min(o.records(), 4L * o.partitions() * 256), o.valueBytes(), o.partitions());
-      sc.sc().listenerBus().waitUntilEmpty();
-      listener.reset();
-
-      long cpuBefore = executorProcessCpuNanos();
-      long start = System.nanoTime();
-      long checksum = job(sc, o.records(), o.valueBytes(), o.partitions());
-      double wall = (System.nanoTime() - start) / 1e9;
-      long processCpu = executorProcessCpuNanos() - cpuBefore;
-      sc.sc().listenerBus().waitUntilEmpty();
-      return new Round(wall, processCpu, listener.cpuNanos.get(), listener.shuffleWritten.get(),
-          listener.shuffleRead.get(), listener.remoteRead.get(), checksum);
+      return timedJob(sc, listener, o.records(), o.valueBytes(), o.partitions());
     } finally {
       sc.stop();
     }
+  }
+
+  /**
+   * Starts the application with {@code listener} registered, waits for both executors, and runs one small untimed
+   * warm-up shuffle through the same code (so that no timed job pays class loading and connection set-up).
+   */
+  static JavaSparkContext startWarm(SparkConf conf, SparkVariants.MetricsListener listener, long records,
+      int valueBytes, int partitions) throws Exception {
+    JavaSparkContext sc = new JavaSparkContext(conf);
+    try {
+      sc.sc().addSparkListener(listener);
+      SparkVariants.awaitExecutors(sc.sc(), 2, 120);
+      job(sc, Math.min(records, 4L * partitions * 256), valueBytes, partitions);
+      sc.sc().listenerBus().waitUntilEmpty();
+      listener.reset();
+      return sc;
+    } catch (Throwable e) {
+      sc.stop();
+      throw e;
+    }
+  }
+
+  /** Times one job on a started application: wall clock, executor process CPU and the listener's sums. */
+  static Round timedJob(JavaSparkContext sc, SparkVariants.MetricsListener listener, long records, int valueBytes,
+      int partitions) throws Exception {
+    long cpuBefore = executorProcessCpuNanos();
+    long start = System.nanoTime();
+    long checksum = job(sc, records, valueBytes, partitions);
+    double wall = (System.nanoTime() - start) / 1e9;
+    long processCpu = executorProcessCpuNanos() - cpuBefore;
+    sc.sc().listenerBus().waitUntilEmpty();
+    Round round = new Round(wall, processCpu, listener.cpuNanos.get(), listener.shuffleWritten.get(),
+        listener.shuffleRead.get(), listener.remoteRead.get(), checksum);
+    listener.reset();
+    return round;
   }
 
   /**

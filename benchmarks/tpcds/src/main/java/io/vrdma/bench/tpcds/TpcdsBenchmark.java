@@ -5,6 +5,7 @@ import io.vrdma.bench.cli.Cli;
 import io.vrdma.bench.cli.Flags;
 import io.vrdma.bench.spark.ShuffleJobBenchmark;
 import io.vrdma.bench.spark.SparkVariants;
+import io.vrdma.bench.spark.WindowBenchmark;
 import java.io.PrintStream;
 import java.math.BigDecimal;
 import java.nio.file.Files;
@@ -41,11 +42,12 @@ import java.util.stream.Collectors;
 public final class TpcdsBenchmark {
   static final List<String> DEFAULT_VARIANTS = List.of("stock", "vrdma-shm", "vrdma-tcp");
   /** What {@code --job} takes. */
-  private static final List<String> JOBS = List.of("tpcds", "synthetic");
+  private static final List<String> JOBS = List.of("tpcds", "synthetic", "window");
 
   private static final String USAGE = String.join("\n",
       "usage: java @benchmarks/tpcds/target/tpcds.args [flags]",
       "       java @benchmarks/tpcds/target/tpcds.args --job synthetic [ShuffleJobBenchmark flags]",
+      "       java @benchmarks/tpcds/target/tpcds.args --job window [WindowBenchmark flags]",
       "TPC-DS on Spark local-cluster[2,1,MB]: stock shuffle vs ours on shm and tcp, interleaved, rows compared.",
       "  --scale SF             TPC-DS scale factor, fractional allowed (default 0.1)",
       "  --queries LIST|all     query names, e.g. q3,q64 (default " + String.join(",", TpcdsQueries.DEFAULT) + ");",
@@ -63,8 +65,9 @@ public final class TpcdsBenchmark {
       "  --arena SIZE           shm arena per application for our shm tier, Spark size (default "
           + SparkVariants.BENCH_ARENA_BYTES + ")",
       "  --out DIR              where tpcds-report.md/.csv/.png and logs/ go (default benchmark-results/tpcds)",
-      "  --job tpcds|synthetic  synthetic: the ~1 GB shuffle job of benchmarks/spark-shuffle instead; the flags",
-      "                         after it are that job's (--job synthetic --help lists them); must come first",
+      "  --job tpcds|synthetic|window  synthetic: the ~1 GB shuffle job of benchmarks/spark-shuffle instead;",
+      "                         window: that job larger and smaller than the shm arena (WindowBenchmark); the",
+      "                         flags after it are that job's (--job window --help lists them); must come first",
       "  --help                 this text",
       "Targets: total time of vrdma-shm <= 0.90 x stock; no query of vrdma-shm slower than 1.05 x stock.",
       "Exit 0 whatever the timings (MISSED lines name missed targets), 2 for bad flags or missing data,",
@@ -140,7 +143,7 @@ public final class TpcdsBenchmark {
         case "--out" -> out = f.path();
         case "--job" -> {
           String job = f.value();
-          throw f.bad(JOBS.contains(job) ? "must come first" : "must be tpcds or synthetic, not " + job);
+          throw f.bad(JOBS.contains(job) ? "must come first" : "must be tpcds, synthetic or window, not " + job);
         }
         default -> throw f.unknown();
       }
@@ -149,12 +152,15 @@ public final class TpcdsBenchmark {
         genThreads, executorMb, driverMb, shufflePartitions, arena, out);
   }
 
-  /** Runs the benchmark (or, with {@code --job synthetic} first, the synthetic shuffle job); returns the exit code. */
+  /** Runs the benchmark (or, with {@code --job synthetic} or {@code --job window} first, that shuffle job); returns the exit code. */
   public static int run(String[] args, PrintStream stdout, PrintStream stderr) {
     if (args.length >= 2 && args[0].equals("--job") && JOBS.contains(args[1])) {
       String[] rest = Arrays.copyOfRange(args, 2, args.length);
       if (args[1].equals("synthetic")) {
         return ShuffleJobBenchmark.run(rest, stdout, stderr);
+      }
+      if (args[1].equals("window")) {
+        return WindowBenchmark.run(rest, stdout, stderr);
       }
       args = rest;
     }

@@ -142,6 +142,14 @@ class TpcdsBenchmarkTest {
   }
 
   @Test
+  void windowJobIsReachableFromTheSameEntryPoint() {
+    Run r = run("--job", "window", "--help");
+    assertEquals(0, r.exit());
+    assertTrue(r.out().contains("usage: WindowBenchmark"), r.out());
+    assertEquals(2, run("--job", "window", "--window-arena", "lots").exit());
+  }
+
+  @Test
   void everyQueryTextComesFromSparksTestJarAndNamesItsTables() {
     assertEquals(103, TpcdsQueries.ALL.size());
     for (String q : TpcdsQueries.ALL) {
