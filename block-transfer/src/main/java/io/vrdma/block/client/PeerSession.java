@@ -1,8 +1,7 @@
 package io.vrdma.block.client;
 
 import io.vrdma.block.BlockException.AuthenticationException;
-import io.vrdma.block.protocol.Messages;
-import io.vrdma.block.protocol.SecretProof;
+import io.vrdma.block.protocol.ChannelEncryption;
 import io.vrdma.transport.Connection;
 import io.vrdma.transport.TransportException;
 import io.vrdma.transport.TransportNode;
@@ -40,16 +39,15 @@ final class PeerSession {
       connection = node.connect(host, port);
       authenticated.clear();
     }
+    boolean encrypt = node.security().encryptionRequired();
+    if (encrypt && secret == null) {
+      throw new AuthenticationException("no shared secret to encrypt the connection to " + key() + " with, and"
+          + " encryption is required (" + io.vrdma.transport.config.TransportConf.ENCRYPTION_REQUIRED.name()
+          + "); its blocks go through the engine's own path", null);
+    }
     if (secret != null && !authenticated.contains(namespace)) {
-      try {
-        ByteBuffer nonce = await(connection.request(Messages.authChallenge(namespace)));
-        byte[] n = new byte[nonce.remaining()];
-        nonce.get(n);
-        await(connection.request(Messages.authProof(namespace, SecretProof.prove(secret, namespace, n))));
-      } catch (TransportException e) {
-        throw new AuthenticationException("peer " + key() + " refused authentication for namespace " + namespace
-            + ": " + e.getMessage(), e);
-      }
+      Connection c = connection;
+      ChannelEncryption.prove(c, key(), namespace, secret, encrypt, message -> await(c.request(message)));
       authenticated.add(namespace);
     }
     return connection;

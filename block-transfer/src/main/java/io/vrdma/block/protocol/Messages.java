@@ -22,7 +22,10 @@ import java.util.Map;
  *
  * <pre>
  * AUTH_CHALLENGE  [ns]                       → [32-byte nonce]
- * AUTH_PROOF      [ns][32-byte HMAC]         → [1]                (a wrong proof closes the connection)
+ * AUTH_PROOF      [ns][32-byte HMAC]([32-byte client nonce])
+ *                                            → [1] authenticated, or [2] authenticated and encrypted from the next
+ *                                              byte on (the client sent its nonce, see {@link ChannelEncryption});
+ *                                              a wrong proof closes the connection
  * LOCATE          [ns][int n][id]×n          → [int n] per block: [0] missing
  *                                               or [1][long offset][long length][1|0][int crc32c][byte k][descriptor]×k
  * </pre>
@@ -35,6 +38,10 @@ public final class Messages {
 
   public static final int NONCE_BYTES = 32;
   public static final int MAC_BYTES = 32;
+  /** AUTH_PROOF answer: authenticated, the connection stays as it is. */
+  public static final byte PROOF_OK = 1;
+  /** AUTH_PROOF answer: authenticated, and every byte after this answer is encrypted both ways. */
+  public static final byte PROOF_OK_ENCRYPTED = 2;
 
   private Messages() {}
 
@@ -45,7 +52,8 @@ public final class Messages {
 
   public record AuthChallenge(String namespace) implements Request {}
 
-  public record AuthProof(String namespace, byte[] mac) implements Request {}
+  /** @param clientNonce the client's nonce when it asks to encrypt the connection, else null */
+  public record AuthProof(String namespace, byte[] mac, byte[] clientNonce) implements Request {}
 
   public record Locate(String namespace, List<String> blockIds) implements Request {}
 
@@ -70,7 +78,8 @@ public final class Messages {
         case AUTH_PROOF -> {
           String ns = string(in, "namespace");
           byte[] mac = bytes(in, MAC_BYTES);
-          yield new AuthProof(ns, mac);
+          byte[] clientNonce = in.remaining() == NONCE_BYTES ? bytes(in, NONCE_BYTES) : null;
+          yield new AuthProof(ns, mac, clientNonce);
         }
         case LOCATE -> {
           String ns = string(in, "namespace");
@@ -104,8 +113,17 @@ public final class Messages {
   }
 
   public static ByteBuffer authProof(String namespace, byte[] mac) {
-    ByteBuffer b = message(AUTH_PROOF, namespace, mac.length);
-    return b.put(mac).flip();
+    return authProof(namespace, mac, null);
+  }
+
+  /** A proof that also asks to encrypt the connection when {@code clientNonce} is given. */
+  public static ByteBuffer authProof(String namespace, byte[] mac, byte[] clientNonce) {
+    ByteBuffer b = message(AUTH_PROOF, namespace, mac.length + (clientNonce == null ? 0 : clientNonce.length));
+    b.put(mac);
+    if (clientNonce != null) {
+      b.put(clientNonce);
+    }
+    return b.flip();
   }
 
   public static ByteBuffer locate(String namespace, List<String> blockIds) {

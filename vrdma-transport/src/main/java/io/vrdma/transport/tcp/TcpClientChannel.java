@@ -14,6 +14,8 @@ import io.vrdma.transport.TransportException.ReadTimeoutException;
 import io.vrdma.transport.TransportException.RegionNotFoundException;
 import io.vrdma.transport.TransportException.RemoteException;
 import io.vrdma.transport.buffer.PooledBuffer;
+import io.vrdma.transport.security.AesGcmCodec;
+import io.vrdma.transport.security.SessionKeys;
 import io.vrdma.transport.tier.DataPath;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -92,6 +94,40 @@ public final class TcpClientChannel implements DataPath {
    */
   public long[] placedAndCopiedBytes() {
     return new long[] {handler.placedBytes, handler.copiedBytes};
+  }
+
+  /**
+   * Switches the channel to AES-GCM records both ways. On the event loop, before anything else is sent or
+   * received: the caller has just had the answer that agreed on the keys and sends nothing in between. Direct
+   * placement of read bodies into destinations stops (the socket's bytes are ciphertext now).
+   *
+   * @throws TransportException when the channel is closed or the switch cannot be made
+   */
+  public void startEncryption(SessionKeys keys) throws TransportException {
+    io.netty.util.concurrent.Future<?> done = channel.eventLoop().submit(() -> {
+      if (!channel.isActive()) {
+        throw new PeerUnavailableException("connection to " + channel.remoteAddress() + " is closed");
+      }
+      if (!handler.encrypted) {
+        handler.encrypted = true;
+        AesGcmCodec.install(channel.pipeline(), keys, true);
+      }
+      return null;
+    });
+    if (!done.awaitUninterruptibly(timeoutMillis)) {
+      throw new TransportException("switching " + this + " to encryption timed out");
+    }
+    if (!done.isSuccess()) {
+      channel.close();
+      Throwable cause = done.cause();
+      throw cause instanceof TransportException te ? te
+          : new TransportException("cannot switch " + this + " to encryption: " + cause, cause);
+    }
+  }
+
+  /** Whether {@link #startEncryption} switched the channel. */
+  public boolean encrypted() {
+    return handler.encrypted;
   }
 
   /** False once the channel is closed, by either side. */
@@ -194,6 +230,8 @@ public final class TcpClientChannel implements DataPath {
     private PendingRead currentRead;
     private ByteBuf body;
     private boolean broken;
+    /** Set on the event loop when the channel switches to encrypted records; read by other threads too. */
+    volatile boolean encrypted;
     /** The window on a read's destination last handed to the socket, recognised when it comes back. */
     private ByteBuf placement;
     /** Body bytes the socket wrote straight into destinations, and those copied there from Netty buffers. */
@@ -207,7 +245,7 @@ public final class TcpClientChannel implements DataPath {
     @Override
     public ByteBuf placementTarget() {
       placement = null;
-      if (bodyRemaining <= 0 || currentRead == null || currentRead.done || broken) {
+      if (bodyRemaining <= 0 || currentRead == null || currentRead.done || broken || encrypted) {
         return null;
       }
       PendingRead read = currentRead;
