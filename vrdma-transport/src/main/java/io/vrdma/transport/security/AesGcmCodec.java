@@ -138,6 +138,7 @@ public final class AesGcmCodec {
     private final SecretKeySpec key;
     private final Cipher cipher = cipher();
     private long counter;
+    private boolean failed;
 
     Decoder(byte[] key) {
       this.key = new SecretKeySpec(key, "AES");
@@ -145,9 +146,15 @@ public final class AesGcmCodec {
 
     @Override
     protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) throws Exception {
+      if (failed) {
+        // the stream is broken for good (the connection is closing): nothing after a bad record is trusted
+        in.skipBytes(in.readableBytes());
+        return;
+      }
       while (in.readableBytes() >= HEADER_BYTES) {
         int length = in.getInt(in.readerIndex());
         if (length <= TAG_BYTES || length > RECORD_BYTES + TAG_BYTES) {
+          failed = true;
           throw new RecordException("encrypted record of " + length + " bytes (expected "
               + (TAG_BYTES + 1) + ".." + (RECORD_BYTES + TAG_BYTES) + "): the peer does not encrypt, or not with us");
         }
@@ -162,6 +169,7 @@ public final class AesGcmCodec {
           plain.writerIndex(n);
         } catch (AEADBadTagException e) {
           plain.release();
+          failed = true;
           throw new RecordException("encrypted record " + (counter - 1) + " failed authentication: wrong key,"
               + " or altered, replayed or reordered on the wire");
         } catch (GeneralSecurityException | RuntimeException e) {

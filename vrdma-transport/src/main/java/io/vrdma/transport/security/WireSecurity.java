@@ -58,7 +58,7 @@ public final class WireSecurity {
       if (!a.available()) {
         line.append(" off (").append(a.detail()).append(')');
       } else if (a.tier() == Tier.TCP) {
-        line.append(" AES-256-GCM (HKDF-SHA256 of the namespace secret and both nonces; no plaintext reads)");
+        line.append(" on, encrypted (AES-256-GCM keyed by HKDF-SHA256 of the namespace secret and both nonces)");
       } else if (a.tier() == Tier.VERBS) {
         line.append(" on UNENCRYPTED (").append(TransportConf.VERBS_ALLOW_UNENCRYPTED.name()).append("=true)");
       } else {

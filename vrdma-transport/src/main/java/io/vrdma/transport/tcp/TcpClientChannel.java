@@ -421,7 +421,8 @@ public final class TcpClientChannel implements DataPath {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-      LOG.warn("closing connection to {}: {}", ctx.channel().remoteAddress(), cause.toString());
+      LOG.warn("closing connection to {}: {}", ctx.channel().remoteAddress(),
+          cause instanceof AesGcmCodec.RecordException ? cause.getMessage() : cause.toString());
       ctx.close();
     }
   }
