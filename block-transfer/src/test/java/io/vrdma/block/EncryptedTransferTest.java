@@ -193,4 +193,28 @@ class EncryptedTransferTest {
       assertEquals(-1, CapturingRelay.findAnyWindow(patternBytes(Arrays.stream(SIZES).sum()), relay.captured(), WINDOW));
     }
   }
+
+  @Test
+  void secondNamespaceProvenOnAnEncryptedConnectionKeepsItEncrypted() throws Exception {
+    try (BlockFixture f = fixture("tcp", true, true);
+        CapturingRelay relay = new CapturingRelay("127.0.0.1", f.serverNode.advertisement().port())) {
+      String other = "app-1/shuffle-1";
+      f.server.createNamespace(other, SECRET);
+      List<String> ids = f.publish(NS, "b", SEED, SIZES);
+      assertIntact(fetchThrough(f, relay.port(), SECRET, ids), ids);
+      long[] otherSizes = {100_000};
+      List<String> otherIds = f.publish(other, "o", SEED + 1, otherSizes);
+      Collector c = new Collector();
+      f.client.fetch("127.0.0.1", relay.port(), other, SECRET, otherIds, c).get(60, TimeUnit.SECONDS);
+      assertTrue(c.failures.isEmpty(), () -> "failures: " + c.failures);
+      assertEquals(1, relay.connections(), "the second namespace was not proven on the same connection");
+      byte[] wire = relay.captured();
+      assertEquals(-1, CapturingRelay.findAnyWindow(patternBytes(Arrays.stream(SIZES).sum()), wire, WINDOW));
+      byte[] second = new byte[(int) otherSizes[0]];
+      for (int i = 0; i < second.length; i++) {
+        second[i] = Patterns.byteAt(SEED + 1, i);
+      }
+      assertEquals(-1, CapturingRelay.findAnyWindow(second, wire, WINDOW));
+    }
+  }
 }

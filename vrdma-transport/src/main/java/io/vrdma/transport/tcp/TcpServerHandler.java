@@ -135,6 +135,9 @@ public final class TcpServerHandler extends SimpleChannelInboundHandler<ByteBuf>
     } catch (Exception e) {
       answer = CompletableFuture.failedFuture(e);
     }
+    // taken here, on the event loop that ran the handler: only this request's answer may switch the connection
+    SessionKeys switchAfter = pendingKeys;
+    pendingKeys = null;
     answer.whenComplete((response, failure) -> {
       if (failure != null) {
         Throwable cause = failure instanceof CompletionException && failure.getCause() != null
@@ -144,9 +147,8 @@ public final class TcpServerHandler extends SimpleChannelInboundHandler<ByteBuf>
       }
       ByteBuf out = Frames.header(ctx.alloc(), Frames.RESPONSE, id, response.remaining(), response.remaining());
       ctx.writeAndFlush(out.writeBytes(response));
-      SessionKeys keys = pendingKeys;
+      SessionKeys keys = switchAfter;
       if (keys != null) {
-        pendingKeys = null;
         // after the plaintext answer went down the pipeline: the peer switches when it has read it
         if (ctx.executor().inEventLoop()) {
           encrypt(keys);
