@@ -13,6 +13,7 @@ import io.vrdma.transport.config.TransportConf;
 import io.vrdma.transport.testing.CapturingRelay;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -33,21 +34,35 @@ import scala.collection.Iterator;
 import scala.collection.Seq;
 
 /**
- * spark.authenticate with spark.network.crypto.enabled (Spark's AES wire encryption) and nothing set for the
- * plugin: every executor requires encryption. Jobs are exact and still read over shm; an executor's block server
+ * spark.authenticate with Spark's wire encryption — spark.network.crypto.enabled (AES) on Spark 3.5,
+ * spark.ssl.rpc.enabled (TLS, with a keystore the test makes with the JDK's keytool) on Spark 4 — and nothing set
+ * for the plugin: every executor requires encryption. Jobs are exact and still read over shm; an executor's block server
  * serves tcp reads only as AES-GCM records (a wiretap between a client and the server finds none of the blocks'
  * bytes), and refuses a client that does not encrypt.
  */
 class EncryptedShuffleTest extends ClusterTest {
   private static final String SECRET = "vrdma-test-encryption-secret";
 
+  /** The Spark setting that asks for encryption on this line: Spark 4 runs TLS on its RPC, Spark 3.5 its AES. */
+  private static final String ASKED_BY = SparkShims.SPARK_4 ? "spark.ssl.rpc.enabled" : "spark.network.crypto.enabled";
+
   @Override
   protected SparkConf configure(SparkConf conf) {
-    return conf
-        .set("spark.shuffle.vrdma.transport.tiers", "shm,tcp")
+    conf.set("spark.shuffle.vrdma.transport.tiers", "shm,tcp")
         .set("spark.authenticate", "true")
-        .set("spark.authenticate.secret", SECRET)
-        .set("spark.network.crypto.enabled", "true");
+        .set("spark.authenticate.secret", SECRET);
+    if (!SparkShims.SPARK_4) {
+      return conf.set("spark.network.crypto.enabled", "true");
+    }
+    Path stores = TestKeyStores.create();
+    return conf.set("spark.ssl.rpc.enabled", "true")
+        .set("spark.ssl.rpc.keyStore", stores.resolve(TestKeyStores.KEYSTORE).toString())
+        .set("spark.ssl.rpc.keyStorePassword", TestKeyStores.PASSWORD)
+        .set("spark.ssl.rpc.keyPassword", TestKeyStores.PASSWORD)
+        .set("spark.ssl.rpc.keyStoreType", "PKCS12")
+        .set("spark.ssl.rpc.trustStore", stores.resolve(TestKeyStores.TRUSTSTORE).toString())
+        .set("spark.ssl.rpc.trustStorePassword", TestKeyStores.PASSWORD)
+        .set("spark.ssl.rpc.trustStoreType", "PKCS12");
   }
 
   private JavaPairRDD<Integer, String> job(int n) {
@@ -75,7 +90,7 @@ class EncryptedShuffleTest extends ClusterTest {
     assertEquals(2, lines.size(), "each executor logs its encryption line once: " + lines);
     for (String line : lines) {
       assertTrue(line.contains("verbs off") && line.contains("tcp on, encrypted")
-          && line.contains("required by spark.network.crypto.enabled"), line);
+          && line.contains("required by " + ASKED_BY), line);
     }
   }
 
