@@ -43,6 +43,8 @@ public final class VrdmaRuntime implements AutoCloseable {
   private final String appId;
   private final String executorId;
   private final byte[] secret;
+  /** Spark wants encrypted traffic and there is no secret to key ours with: every remote block goes through Spark. */
+  private final boolean remoteThroughSpark;
   private final TransportNode node;
   private final BlockServer server;
   private final BlockClient client;
@@ -74,6 +76,7 @@ public final class VrdmaRuntime implements AutoCloseable {
           + " off, so there is no shared secret to key our tcp tier with: every remote block goes through Spark's own"
           + " encrypted transfer", executorId, wire.reasons());
     }
+    this.remoteThroughSpark = wire.encryptionRequired() && secret == null;
     Map<String, String> settings = wire.apply(pluginConf.layerSettings());
     this.node = TransportNode.start(TransportConf.fromMap(settings));
     BlockConf blockConf = BlockConf.fromMap(settings);
@@ -204,6 +207,9 @@ public final class VrdmaRuntime implements AutoCloseable {
 
   /** The block server of an executor as the driver knows it, or null when it has none. */
   DriverMessages.PeerAddress peer(String peerExecutorId) {
+    if (remoteThroughSpark) {
+      return null; // told once at start-up; our client could only be refused
+    }
     DriverMessages.PeerAddress known = peers.get(peerExecutorId);
     if (known != null) {
       return known;

@@ -32,18 +32,19 @@ final class PeerSession {
 
   /** A live connection, authenticated for {@code namespace} when a secret is given; blocks while it connects. */
   synchronized Connection ready(String namespace, byte[] secret) throws TransportException {
+    // before connecting: without a secret there is nothing to key the connection with
+    boolean encrypt = node.security().encryptionRequired();
+    if (encrypt && secret == null) {
+      throw new AuthenticationException("no shared secret to encrypt the connection to " + key() + " with, and"
+          + " encryption is required (" + io.vrdma.transport.config.TransportConf.ENCRYPTION_REQUIRED.name()
+          + "); its blocks go through the engine's own path", null);
+    }
     if (connection == null || !connection.isActive()) {
       if (connection != null) {
         connection.close();
       }
       connection = node.connect(host, port);
       authenticated.clear();
-    }
-    boolean encrypt = node.security().encryptionRequired();
-    if (encrypt && secret == null) {
-      throw new AuthenticationException("no shared secret to encrypt the connection to " + key() + " with, and"
-          + " encryption is required (" + io.vrdma.transport.config.TransportConf.ENCRYPTION_REQUIRED.name()
-          + "); its blocks go through the engine's own path", null);
     }
     if (secret != null && !authenticated.contains(namespace)) {
       Connection c = connection;
