@@ -84,6 +84,7 @@ public final class ChannelEncryption {
   /** A control request that waits for its answer. */
   @FunctionalInterface
   public interface Call {
+    /** Sends {@code message} on the connection being proven and returns the peer's answer. */
     ByteBuffer call(ByteBuffer message) throws TransportException;
   }
 }

@@ -35,8 +35,9 @@ public final class AesGcmCodec {
   /** Bytes of a GCM tag. */
   public static final int TAG_BYTES = 16;
   private static final int HEADER_BYTES = Integer.BYTES;
-  /** Pipeline names of the two handlers. */
+  /** Pipeline name of the decoder (records in, plaintext out). */
   public static final String DECODER = "vrdma-gcm-decoder";
+  /** Pipeline name of the encoder (plaintext in, records out). */
   public static final String ENCODER = "vrdma-gcm-encoder";
 
   private AesGcmCodec() {}

@@ -32,7 +32,8 @@ import org.slf4j.LoggerFactory;
  * registrations. Read bodies are copied from the socket's buffers straight into the caller's buffer as
  * they arrive; they are never gathered into a frame first, so a 64 MiB read costs no 64 MiB of Netty
  * memory. Timeouts run on the channel's event loop, the same thread that decodes, so a read that timed
- * out can never be written into a buffer its owner has already reused.
+ * out can never be written into a buffer its owner has already reused. Once {@link #startEncryption} has
+ * switched the channel, the socket's bytes are AES-GCM records: they are decrypted first, then copied.
  */
 public final class TcpClientChannel implements DataPath {
   private static final Logger LOG = LoggerFactory.getLogger(TcpClientChannel.class);

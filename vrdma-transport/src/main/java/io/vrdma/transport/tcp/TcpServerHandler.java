@@ -6,6 +6,8 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.DefaultFileRegion;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.handler.codec.TooLongFrameException;
+import io.netty.handler.stream.ChunkedNioFile;
+import io.netty.handler.stream.ChunkedWriteHandler;
 import io.vrdma.transport.ControlHandler;
 import io.vrdma.transport.InboundConnection;
 import io.vrdma.transport.NodeAdvertisement;
@@ -16,8 +18,6 @@ import io.vrdma.transport.Tier;
 import io.vrdma.transport.TransportException;
 import io.vrdma.transport.security.AesGcmCodec;
 import io.vrdma.transport.security.SessionKeys;
-import io.netty.handler.stream.ChunkedNioFile;
-import io.netty.handler.stream.ChunkedWriteHandler;
 import java.io.IOException;
 import java.net.SocketAddress;
 import java.nio.ByteBuffer;
@@ -34,7 +34,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Serves one peer's connection: the handshake, control requests (handed to the node's
  * {@link ControlHandler}) and reads of tcp registrations, answered with the file segment itself
- * ({@link DefaultFileRegion}, sendfile under epoll) or the registered buffer, without copying. Anything
+ * ({@link DefaultFileRegion}, sendfile under epoll) or the registered buffer, without copying — or, once the
+ * control handler switched the connection to encryption, with the segment read in chunks and encrypted. Anything
  * malformed closes this connection with one log line; the server and its other connections go on.
  */
 public final class TcpServerHandler extends SimpleChannelInboundHandler<ByteBuf> implements InboundConnection {
