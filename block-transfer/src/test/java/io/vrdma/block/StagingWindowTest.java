@@ -178,7 +178,7 @@ class StagingWindowTest {
   @Test
   void aStalledReaderLosesItsLeasesAfterTheTimeoutAndItsInPlaceBlocksFailInsteadOfShowingOtherBytes()
       throws Exception {
-    try (BlockFixture f = fixture(Map.of(BlockConf.STAGE_LEASE_TIMEOUT.name(), "300ms"))) {
+    try (BlockFixture f = fixture(Map.of(BlockConf.STAGE_LEASE_TIMEOUT.name(), "3s"))) {
       f.server.createNamespace(NS, null);
       long[] sizes = sizes(3);
       List<String> held = f.publish(NS, "held", 61, sizes);
@@ -191,7 +191,7 @@ class StagingWindowTest {
         }
       }).get(30, TimeUnit.SECONDS);
       assertEquals(3, holding.size());
-      assertEquals(3, f.server.leasesHeld());
+      assertEquals(3, f.server.leasesHeld(), "held until the timeout (3 s; the fetch takes far less)");
 
       await(() -> f.server.leasesHeld() == 0, "the stalled reader's leases expire");
       assertEquals(3, f.server.stagingMetrics().leasesExpired());

@@ -70,7 +70,7 @@ final class MapOutputPublisher implements AutoCloseable {
       dirs.add(Path.of(d.startsWith("file:") ? new java.net.URI(d).getPath() : d));
     }
     this.localDirs = List.copyOf(dirs);
-    Map<String, String> settings = VrdmaShuffleConf.vrdmaKeys(conf);
+    Map<String, String> settings = HadoopWireSecurity.layerSettings(conf);
     settings.put(TransportConf.PORT.name(), Integer.toString(own.port()));
     this.node = TransportNode.start(TransportConf.fromMap(settings));
     try {

@@ -151,7 +151,7 @@ public class VrdmaShuffle<K, V> implements ShuffleConsumerPlugin<K, V>, Exceptio
    */
   private synchronized BlockClient client() throws IOException {
     if (client == null && clientFailure == null) {
-      Map<String, String> settings = VrdmaShuffleConf.vrdmaKeys(jobConf);
+      Map<String, String> settings = HadoopWireSecurity.layerSettings(jobConf);
       settings.put(TransportConf.PORT.name(), "0");
       try {
         node = TransportNode.start(TransportConf.fromMap(settings));

@@ -23,4 +23,12 @@ final class SparkShims {
     return new ExternalSorter<>(context, Option.empty(), Option.empty(), Option.apply(ordering), serializer,
         ExternalSorter$.MODULE$.$lessinit$greater$default$6());
   }
+
+  /** Spark 4's line, where {@code spark.ssl.rpc.*} exists. */
+  static final boolean SPARK_4 = true;
+
+  /** Whether Spark encrypts its RPC and block transfer with TLS ({@code spark.ssl.rpc.enabled}). */
+  static boolean sslRpcEnabled(org.apache.spark.SecurityManager securityManager) {
+    return securityManager.isSslRpcEnabled();
+  }
 }

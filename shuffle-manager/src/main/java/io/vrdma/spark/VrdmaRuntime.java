@@ -43,6 +43,8 @@ public final class VrdmaRuntime implements AutoCloseable {
   private final String appId;
   private final String executorId;
   private final byte[] secret;
+  /** Spark wants encrypted traffic and there is no secret to key ours with: every remote block goes through Spark. */
+  private final boolean remoteThroughSpark;
   private final TransportNode node;
   private final BlockServer server;
   private final BlockClient client;
@@ -61,7 +63,21 @@ public final class VrdmaRuntime implements AutoCloseable {
     boolean authenticate = conf.getBoolean("spark.authenticate", false);
     String key = authenticate ? env.securityManager().getSecretKey() : null;
     this.secret = key == null ? null : key.getBytes(StandardCharsets.UTF_8);
-    Map<String, String> settings = pluginConf.layerSettings();
+    Map<String, String> sparkSettings = new HashMap<>();
+    for (scala.Tuple2<String, String> kv : conf.getAll()) {
+      sparkSettings.put(kv._1(), kv._2());
+    }
+    // Spark's own encryption settings win over the plugin's keys: never weaker than stock Spark
+    SparkWireSecurity wire = SparkWireSecurity.fromSparkSettings(sparkSettings, SparkShims.SPARK_4)
+        .withSecurityManager(env.securityManager().isEncryptionEnabled(),
+            SparkShims.sslRpcEnabled(env.securityManager()));
+    if (wire.encryptionRequired() && secret == null) {
+      LOG.warn("vRDMA shuffle on executor {}: Spark asks for encrypted shuffle traffic ({}) but spark.authenticate is"
+          + " off, so there is no shared secret to key our tcp tier with: every remote block goes through Spark's own"
+          + " encrypted transfer", executorId, wire.reasons());
+    }
+    this.remoteThroughSpark = wire.encryptionRequired() && secret == null;
+    Map<String, String> settings = wire.apply(pluginConf.layerSettings());
     this.node = TransportNode.start(TransportConf.fromMap(settings));
     BlockConf blockConf = BlockConf.fromMap(settings);
     this.server = new BlockServer(node, blockConf, authenticate);
@@ -71,9 +87,11 @@ public final class VrdmaRuntime implements AutoCloseable {
         .map(a -> a.tier().name().toLowerCase(java.util.Locale.ROOT)).collect(Collectors.joining(","));
     driver.askSync(new DriverMessages.Register(new DriverMessages.PeerAddress(executorId,
         node.advertisement().host(), node.advertisement().port(), tiers)), tag(Boolean.class));
-    LOG.info("vRDMA shuffle on executor {}: block server at {}:{}; {}", executorId, node.advertisement().host(),
+    LOG.info("vRDMA shuffle on executor {}: block server at {}:{}; {}{}", executorId, node.advertisement().host(),
         node.advertisement().port(), node.availability().stream().map(TierAvailability::toString)
-            .collect(Collectors.joining("; ")));
+            .collect(Collectors.joining("; ")),
+        wire.encryptionRequired() ? "; " + node.security().startupLine(node.availability()) + ", required by "
+            + String.join(", ", wire.reasons()) : "");
   }
 
   /**
@@ -189,6 +207,9 @@ public final class VrdmaRuntime implements AutoCloseable {
 
   /** The block server of an executor as the driver knows it, or null when it has none. */
   DriverMessages.PeerAddress peer(String peerExecutorId) {
+    if (remoteThroughSpark) {
+      return null; // told once at start-up; our client could only be refused
+    }
     DriverMessages.PeerAddress known = peers.get(peerExecutorId);
     if (known != null) {
       return known;

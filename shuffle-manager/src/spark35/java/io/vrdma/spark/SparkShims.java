@@ -18,4 +18,12 @@ final class SparkShims {
   static <K, C> ExternalSorter<K, C, C> newKeySorter(TaskContext context, Ordering<K> ordering, Serializer serializer) {
     return new ExternalSorter<>(context, Option.empty(), Option.empty(), Option.apply(ordering), serializer);
   }
+
+  /** Spark 4's line, where {@code spark.ssl.rpc.*} exists: false here. */
+  static final boolean SPARK_4 = false;
+
+  /** Whether Spark encrypts its RPC and block transfer with TLS: Spark 3.5 has no such setting. */
+  static boolean sslRpcEnabled(org.apache.spark.SecurityManager securityManager) {
+    return false;
+  }
 }

@@ -1,6 +1,7 @@
 package io.vrdma.transport;
 
 import io.vrdma.transport.buffer.PooledBuffer;
+import io.vrdma.transport.security.SessionKeys;
 import java.nio.ByteBuffer;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -42,6 +43,19 @@ public interface Connection extends AutoCloseable {
 
   /** Sends a control message; the future gets the peer's answer. The message is read, not kept. */
   CompletableFuture<ByteBuffer> request(ByteBuffer message);
+
+  /**
+   * From now on, every byte this connection sends or receives is an AES-GCM record under {@code keys}
+   * ({@link io.vrdma.transport.security.AesGcmCodec}). Call it when the peer has just answered the request that
+   * agreed on the keys and before sending anything else: the layer above (the block layer's proof of the
+   * namespace secret) guarantees that no request is in flight then.
+   *
+   * @throws TransportException when the connection is closed or the switch did not happen on its event loop
+   */
+  void startEncryption(SessionKeys keys) throws TransportException;
+
+  /** Whether {@link #startEncryption} has switched this connection to encrypted records. */
+  boolean encrypted();
 
   /** False once the connection is closed or the peer has gone. */
   boolean isActive();

@@ -20,6 +20,16 @@ public interface InboundConnection {
    */
   void onClose(Runnable action);
 
+  /**
+   * Everything after the answer to the control request being handled is encrypted both ways under
+   * {@code keys}: the answer itself still goes in plaintext (the peer switches when it has it). Call it only
+   * from within {@link ControlHandler#handle}, for a request whose answer is completed there.
+   */
+  void startEncryptionAfterAnswer(io.vrdma.transport.security.SessionKeys keys);
+
+  /** Whether the connection is encrypted (after the answer that switched it). */
+  boolean encrypted();
+
   /** Drops the connection, for instance after a failed authentication. */
   void close();
 }

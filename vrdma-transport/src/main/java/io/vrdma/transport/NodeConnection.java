@@ -4,6 +4,7 @@ import io.vrdma.transport.TransportException.InvalidDescriptorException;
 import io.vrdma.transport.TransportException.PeerUnavailableException;
 import io.vrdma.transport.buffer.PooledBuffer;
 import io.vrdma.transport.tcp.Frames;
+import io.vrdma.transport.security.SessionKeys;
 import io.vrdma.transport.tcp.TcpClientChannel;
 import io.vrdma.transport.tier.DataPath;
 import java.nio.ByteBuffer;
@@ -17,8 +18,11 @@ final class NodeConnection implements Connection {
   private final Tier tier;
   private final TcpClientChannel control;
   private final Map<Tier, DataPath> paths;
+  private final boolean encryptionRequired;
 
-  NodeConnection(NodeAdvertisement peer, Tier tier, TcpClientChannel control, Map<Tier, DataPath> paths) {
+  NodeConnection(NodeAdvertisement peer, Tier tier, TcpClientChannel control, Map<Tier, DataPath> paths,
+      boolean encryptionRequired) {
+    this.encryptionRequired = encryptionRequired;
     this.peer = peer;
     this.tier = tier;
     this.control = control;
@@ -60,6 +64,12 @@ final class NodeConnection implements Connection {
       return CompletableFuture.failedFuture(new IllegalArgumentException("read of " + length
           + " bytes at " + dstOffset + " does not fit a buffer of " + dst.capacity() + " bytes"));
     }
+    if (encryptionRequired && region.tier() == Tier.TCP && !control.encrypted()) {
+      // the server refuses it too; refusing here means the bytes are never even asked for in plaintext
+      return CompletableFuture.failedFuture(new TransportException("tcp read from " + peer + " refused: encryption"
+          + " is required (" + io.vrdma.transport.config.TransportConf.ENCRYPTION_REQUIRED.name()
+          + ") and this connection is not encrypted"));
+    }
     return path.read(region, offset, length, dst, dstOffset);
   }
 
@@ -83,6 +93,16 @@ final class NodeConnection implements Connection {
   @Override
   public CompletableFuture<ByteBuffer> request(ByteBuffer message) {
     return control.request(Frames.REQUEST, message);
+  }
+
+  @Override
+  public void startEncryption(SessionKeys keys) throws TransportException {
+    control.startEncryption(keys);
+  }
+
+  @Override
+  public boolean encrypted() {
+    return control.encrypted();
   }
 
   @Override

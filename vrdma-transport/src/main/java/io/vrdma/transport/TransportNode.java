@@ -6,6 +6,7 @@ import io.netty.handler.codec.LengthFieldBasedFrameDecoder;
 import io.vrdma.transport.TransportException.ResourceFullException;
 import io.vrdma.transport.buffer.BufferPool;
 import io.vrdma.transport.config.TransportConf;
+import io.vrdma.transport.security.WireSecurity;
 import io.vrdma.transport.shm.ShmTier;
 import io.vrdma.transport.tcp.Frames;
 import io.vrdma.transport.tcp.TcpClientChannel;
@@ -60,6 +61,7 @@ public final class TransportNode implements AutoCloseable {
   private final Map<Tier, TierProvider> providers = new EnumMap<>(Tier.class);
   private final List<TierAvailability> availability = new ArrayList<>();
   private final NodeAdvertisement advertisement;
+  private final WireSecurity security;
   private volatile ControlHandler controlHandler;
   private volatile ReadAuthorizer readAuthorizer;
   private final Set<NodeConnection> connections = ConcurrentHashMap.newKeySet();
@@ -67,6 +69,7 @@ public final class TransportNode implements AutoCloseable {
 
   private TransportNode(TransportConf conf) throws TransportException {
     this.conf = conf;
+    this.security = WireSecurity.of(conf);
     this.nodeId = new SecureRandom().nextLong();
     this.bufferPool = new BufferPool(conf.getInt(TransportConf.POOL_MAX_BUFFER), conf.get(TransportConf.POOL_MAX_BYTES),
         conf.get(TransportConf.POOL_LEAK_DETECTION));
@@ -79,13 +82,16 @@ public final class TransportNode implements AutoCloseable {
             .addLast("frames", new LengthFieldBasedFrameDecoder(maxFrame, 0, Integer.BYTES, 0, Integer.BYTES))
             .addLast("vrdma-server", new TcpServerHandler(TransportNode.this::advertisement,
                 () -> controlHandler, tcpRegistrations, () -> readAuthorizer,
-                () -> providers.get(Tier.VERBS) instanceof VerbsTier v ? v::check : null));
+                () -> providers.get(Tier.VERBS) instanceof VerbsTier v ? v::check : null,
+                security.encryptionRequired()));
       }
     });
     try {
       for (Tier tier : Tier.values()) {
-        availability.add(conf.tiers().contains(tier) ? probe(tier)
-            : TierAvailability.unavailable(tier, "not in " + TransportConf.TIERS.name(), null));
+        String forbidden = security.whyTierOff(tier);
+        availability.add(!conf.tiers().contains(tier)
+            ? TierAvailability.unavailable(tier, "not in " + TransportConf.TIERS.name(), null)
+            : forbidden != null ? TierAvailability.unavailable(tier, forbidden, null) : probe(tier));
       }
       Map<Tier, byte[]> advertised = new LinkedHashMap<>();
       for (Tier tier : conf.tiers()) {
@@ -106,6 +112,10 @@ public final class TransportNode implements AutoCloseable {
     }
     LOG.info("vRDMA transport {}: {}", advertisement,
         availability.stream().map(TierAvailability::toString).collect(Collectors.joining("; ")));
+    String securityLine = security.startupLine(availability);
+    if (securityLine != null) {
+      LOG.info("vRDMA transport {}: {}", advertisement, securityLine);
+    }
   }
 
   /**
@@ -174,6 +184,11 @@ public final class TransportNode implements AutoCloseable {
   /** Whether a tier works on this node. */
   public boolean has(Tier tier) {
     return providers.containsKey(tier);
+  }
+
+  /** What this node lets cross a network when encryption is required. */
+  public WireSecurity security() {
+    return security;
   }
 
   /** The node's registered receive buffers. */
@@ -271,7 +286,7 @@ public final class TransportNode implements AutoCloseable {
         }
         tier = next;
       }
-      NodeConnection connection = new NodeConnection(peer, tier, channel, paths);
+      NodeConnection connection = new NodeConnection(peer, tier, channel, paths, security.encryptionRequired());
       connections.add(connection);
       channel.closeFuture().thenRun(() -> connections.remove(connection));
       return connection;

@@ -1,8 +1,7 @@
 package io.vrdma.block.client;
 
 import io.vrdma.block.BlockException.AuthenticationException;
-import io.vrdma.block.protocol.Messages;
-import io.vrdma.block.protocol.SecretProof;
+import io.vrdma.block.protocol.ChannelEncryption;
 import io.vrdma.transport.Connection;
 import io.vrdma.transport.TransportException;
 import io.vrdma.transport.TransportNode;
@@ -33,6 +32,13 @@ final class PeerSession {
 
   /** A live connection, authenticated for {@code namespace} when a secret is given; blocks while it connects. */
   synchronized Connection ready(String namespace, byte[] secret) throws TransportException {
+    // before connecting: without a secret there is nothing to key the connection with
+    boolean encrypt = node.security().encryptionRequired();
+    if (encrypt && secret == null) {
+      throw new AuthenticationException("no shared secret to encrypt the connection to " + key() + " with, and"
+          + " encryption is required (" + io.vrdma.transport.config.TransportConf.ENCRYPTION_REQUIRED.name()
+          + "); its blocks go through the engine's own path", null);
+    }
     if (connection == null || !connection.isActive()) {
       if (connection != null) {
         connection.close();
@@ -41,15 +47,8 @@ final class PeerSession {
       authenticated.clear();
     }
     if (secret != null && !authenticated.contains(namespace)) {
-      try {
-        ByteBuffer nonce = await(connection.request(Messages.authChallenge(namespace)));
-        byte[] n = new byte[nonce.remaining()];
-        nonce.get(n);
-        await(connection.request(Messages.authProof(namespace, SecretProof.prove(secret, namespace, n))));
-      } catch (TransportException e) {
-        throw new AuthenticationException("peer " + key() + " refused authentication for namespace " + namespace
-            + ": " + e.getMessage(), e);
-      }
+      Connection c = connection;
+      ChannelEncryption.prove(c, key(), namespace, secret, encrypt, message -> await(c.request(message)));
       authenticated.add(namespace);
     }
     return connection;

@@ -22,7 +22,10 @@ import java.util.Map;
  *
  * <pre>
  * AUTH_CHALLENGE  [ns]                       → [32-byte nonce]
- * AUTH_PROOF      [ns][32-byte HMAC]         → [1]                (a wrong proof closes the connection)
+ * AUTH_PROOF      [ns][32-byte HMAC]([32-byte client nonce])
+ *                                            → [1] authenticated, or [2] authenticated and encrypted from the next
+ *                                              byte on (the client sent its nonce, see {@link ChannelEncryption});
+ *                                              a wrong proof closes the connection
  * LOCATE          [ns][byte tier][int n][id]×n
  *                                            → [int n] per block: [0] missing, [2] deferred (the window is full: ask again)
  *                                               or [1][long length][1|0][int crc32c][long lease][byte k]([descriptor][long offset])×k
@@ -44,6 +47,10 @@ public final class Messages {
 
   public static final int NONCE_BYTES = 32;
   public static final int MAC_BYTES = 32;
+  /** AUTH_PROOF answer: authenticated, the connection stays as it is. */
+  public static final byte PROOF_OK = 1;
+  /** AUTH_PROOF answer: authenticated, and every byte after this answer is encrypted both ways. */
+  public static final byte PROOF_OK_ENCRYPTED = 2;
 
   private Messages() {}
 
@@ -57,7 +64,8 @@ public final class Messages {
 
   public record AuthChallenge(String namespace) implements NamespaceRequest {}
 
-  public record AuthProof(String namespace, byte[] mac) implements NamespaceRequest {}
+  /** @param clientNonce the client's nonce when it asks to encrypt the connection, else null */
+  public record AuthProof(String namespace, byte[] mac, byte[] clientNonce) implements NamespaceRequest {}
 
   /** @param tier the tier the reader will read the blocks with */
   public record Locate(String namespace, Tier tier, List<String> blockIds) implements NamespaceRequest {}
@@ -105,7 +113,8 @@ public final class Messages {
         case AUTH_PROOF -> {
           String ns = string(in, "namespace");
           byte[] mac = bytes(in, MAC_BYTES);
-          yield new AuthProof(ns, mac);
+          byte[] clientNonce = in.remaining() == NONCE_BYTES ? bytes(in, NONCE_BYTES) : null;
+          yield new AuthProof(ns, mac, clientNonce);
         }
         case LOCATE -> {
           String ns = string(in, "namespace");
@@ -151,8 +160,17 @@ public final class Messages {
   }
 
   public static ByteBuffer authProof(String namespace, byte[] mac) {
-    ByteBuffer b = message(AUTH_PROOF, namespace, mac.length);
-    return b.put(mac).flip();
+    return authProof(namespace, mac, null);
+  }
+
+  /** A proof that also asks to encrypt the connection when {@code clientNonce} is given. */
+  public static ByteBuffer authProof(String namespace, byte[] mac, byte[] clientNonce) {
+    ByteBuffer b = message(AUTH_PROOF, namespace, mac.length + (clientNonce == null ? 0 : clientNonce.length));
+    b.put(mac);
+    if (clientNonce != null) {
+      b.put(clientNonce);
+    }
+    return b.flip();
   }
 
   public static ByteBuffer release(long[] leases) {

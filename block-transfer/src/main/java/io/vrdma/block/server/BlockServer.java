@@ -3,6 +3,7 @@ package io.vrdma.block.server;
 import io.vrdma.block.BlockConf;
 import io.vrdma.block.BlockException.MalformedMessageException;
 import io.vrdma.block.BlockSegment;
+import io.vrdma.block.protocol.ChannelEncryption;
 import io.vrdma.block.protocol.Messages;
 import io.vrdma.block.protocol.Messages.AuthChallenge;
 import io.vrdma.block.protocol.Messages.AuthProof;
@@ -189,8 +190,15 @@ public final class BlockServer implements AutoCloseable {
           || !SecretProof.verify(ns.secret, request.namespace(), nonce, proof.mac())) {
         return refuse(peer, "wrong or unrequested proof of the secret of namespace " + request.namespace());
       }
+      if (node.security().encryptionRequired() && proof.clientNonce() == null && !peer.encrypted()) {
+        return refuse(peer, ChannelEncryption.unencryptedRefusal(request.namespace()));
+      }
+      byte answer = ChannelEncryption.serverAnswer(peer, ns.secret, request.namespace(), nonce, proof.clientNonce());
       authenticated(peer).add(request.namespace());
-      return CompletableFuture.completedFuture(ByteBuffer.wrap(new byte[] {1}));
+      return CompletableFuture.completedFuture(ByteBuffer.wrap(new byte[] {answer}));
+    }
+    if (node.security().encryptionRequired() && !peer.encrypted()) {
+      return refuse(peer, ChannelEncryption.unencryptedRefusal(request.namespace()));
     }
     if (!mayAccess(peer, request.namespace())) {
       return refuse(peer, "unauthenticated request for namespace " + request.namespace());

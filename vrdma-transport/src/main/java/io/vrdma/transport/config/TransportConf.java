@@ -88,6 +88,19 @@ public final class TransportConf {
       "Largest single memory registration: a longer region is registered in pieces of this size (DiSNI"
           + " registers at most 2 GiB - 1 at once).");
 
+  public static final ConfigKey<Boolean> ENCRYPTION_REQUIRED = ConfigKey.bool(PREFIX + "encryption.required", false,
+      "No shuffle byte crosses a network in plaintext: tcp connections are encrypted (AES-256-GCM keyed with"
+          + " HKDF-SHA256 from the namespace's shared secret and both sides' nonces) or refused, verbs is off unless"
+          + " verbs.allowUnencryptedRdma, shm stays on (no wire). Needs authentication (a namespace secret). The"
+          + " Spark plugin sets it from spark.network.crypto.enabled, spark.authenticate.enableSaslEncryption and"
+          + " (Spark 4) spark.ssl.rpc.enabled; the Hadoop plugin from mapreduce.shuffle.ssl.enabled; setting it"
+          + " false never overrides the engine.");
+  public static final ConfigKey<Boolean> VERBS_ALLOW_UNENCRYPTED = ConfigKey.bool(
+      PREFIX + "verbs.allowUnencryptedRdma", false,
+      "With encryption.required, keep the verbs tier on anyway: RDMA READs are not encrypted, so only for a"
+          + " fabric trusted as much as the host's memory (one rack, a private RoCE VLAN). Ignored without"
+          + " encryption.required.");
+
   public static final ConfigKey<String> FAULT_TIER = ConfigKey.string(PREFIX + "fault.tier", "",
       "Testing only: the tier whose reads the fault injector disturbs (empty: injection off). Lets the layers"
           + " above prove their fallback, retry and corruption handling against a real transport.");

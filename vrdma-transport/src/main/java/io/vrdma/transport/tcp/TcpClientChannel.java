@@ -14,6 +14,8 @@ import io.vrdma.transport.TransportException.ReadTimeoutException;
 import io.vrdma.transport.TransportException.RegionNotFoundException;
 import io.vrdma.transport.TransportException.RemoteException;
 import io.vrdma.transport.buffer.PooledBuffer;
+import io.vrdma.transport.security.AesGcmCodec;
+import io.vrdma.transport.security.SessionKeys;
 import io.vrdma.transport.tier.DataPath;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -30,7 +32,8 @@ import org.slf4j.LoggerFactory;
  * registrations. Read bodies are copied from the socket's buffers straight into the caller's buffer as
  * they arrive; they are never gathered into a frame first, so a 64 MiB read costs no 64 MiB of Netty
  * memory. Timeouts run on the channel's event loop, the same thread that decodes, so a read that timed
- * out can never be written into a buffer its owner has already reused.
+ * out can never be written into a buffer its owner has already reused. Once {@link #startEncryption} has
+ * switched the channel, the socket's bytes are AES-GCM records: they are decrypted first, then copied.
  */
 public final class TcpClientChannel implements DataPath {
   private static final Logger LOG = LoggerFactory.getLogger(TcpClientChannel.class);
@@ -92,6 +95,40 @@ public final class TcpClientChannel implements DataPath {
    */
   public long[] placedAndCopiedBytes() {
     return new long[] {handler.placedBytes, handler.copiedBytes};
+  }
+
+  /**
+   * Switches the channel to AES-GCM records both ways. On the event loop, before anything else is sent or
+   * received: the caller has just had the answer that agreed on the keys and sends nothing in between. Direct
+   * placement of read bodies into destinations stops (the socket's bytes are ciphertext now).
+   *
+   * @throws TransportException when the channel is closed or the switch cannot be made
+   */
+  public void startEncryption(SessionKeys keys) throws TransportException {
+    io.netty.util.concurrent.Future<?> done = channel.eventLoop().submit(() -> {
+      if (!channel.isActive()) {
+        throw new PeerUnavailableException("connection to " + channel.remoteAddress() + " is closed");
+      }
+      if (!handler.encrypted) {
+        handler.encrypted = true;
+        AesGcmCodec.install(channel.pipeline(), keys, true);
+      }
+      return null;
+    });
+    if (!done.awaitUninterruptibly(timeoutMillis)) {
+      throw new TransportException("switching " + this + " to encryption timed out");
+    }
+    if (!done.isSuccess()) {
+      channel.close();
+      Throwable cause = done.cause();
+      throw cause instanceof TransportException te ? te
+          : new TransportException("cannot switch " + this + " to encryption: " + cause, cause);
+    }
+  }
+
+  /** Whether {@link #startEncryption} switched the channel. */
+  public boolean encrypted() {
+    return handler.encrypted;
   }
 
   /** False once the channel is closed, by either side. */
@@ -194,6 +231,8 @@ public final class TcpClientChannel implements DataPath {
     private PendingRead currentRead;
     private ByteBuf body;
     private boolean broken;
+    /** Set on the event loop when the channel switches to encrypted records; read by other threads too. */
+    volatile boolean encrypted;
     /** The window on a read's destination last handed to the socket, recognised when it comes back. */
     private ByteBuf placement;
     /** Body bytes the socket wrote straight into destinations, and those copied there from Netty buffers. */
@@ -207,7 +246,7 @@ public final class TcpClientChannel implements DataPath {
     @Override
     public ByteBuf placementTarget() {
       placement = null;
-      if (bodyRemaining <= 0 || currentRead == null || currentRead.done || broken) {
+      if (bodyRemaining <= 0 || currentRead == null || currentRead.done || broken || encrypted) {
         return null;
       }
       PendingRead read = currentRead;
@@ -383,7 +422,8 @@ public final class TcpClientChannel implements DataPath {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-      LOG.warn("closing connection to {}: {}", ctx.channel().remoteAddress(), cause.toString());
+      LOG.warn("closing connection to {}: {}", ctx.channel().remoteAddress(),
+          cause instanceof AesGcmCodec.RecordException ? cause.getMessage() : cause.toString());
       ctx.close();
     }
   }

@@ -6,6 +6,8 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.DefaultFileRegion;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.handler.codec.TooLongFrameException;
+import io.netty.handler.stream.ChunkedNioFile;
+import io.netty.handler.stream.ChunkedWriteHandler;
 import io.vrdma.transport.ControlHandler;
 import io.vrdma.transport.InboundConnection;
 import io.vrdma.transport.NodeAdvertisement;
@@ -14,6 +16,8 @@ import io.vrdma.transport.RegionDescriptor;
 import io.vrdma.transport.RegionSource;
 import io.vrdma.transport.Tier;
 import io.vrdma.transport.TransportException;
+import io.vrdma.transport.security.AesGcmCodec;
+import io.vrdma.transport.security.SessionKeys;
 import java.io.IOException;
 import java.net.SocketAddress;
 import java.nio.ByteBuffer;
@@ -30,7 +34,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Serves one peer's connection: the handshake, control requests (handed to the node's
  * {@link ControlHandler}) and reads of tcp registrations, answered with the file segment itself
- * ({@link DefaultFileRegion}, sendfile under epoll) or the registered buffer, without copying. Anything
+ * ({@link DefaultFileRegion}, sendfile under epoll) or the registered buffer, without copying — or, once the
+ * control handler switched the connection to encryption, with the segment read in chunks and encrypted. Anything
  * malformed closes this connection with one log line; the server and its other connections go on.
  */
 public final class TcpServerHandler extends SimpleChannelInboundHandler<ByteBuf> implements InboundConnection {
@@ -41,6 +46,10 @@ public final class TcpServerHandler extends SimpleChannelInboundHandler<ByteBuf>
   private final TcpRegistrations registrations;
   private final Supplier<ReadAuthorizer> readAuthorizer;
   private final Supplier<DescriptorCheck> verbsCheck;
+  private final boolean encryptionRequired;
+  /** Keys agreed while handling the current request; installed once its answer is written. Event-loop only. */
+  private SessionKeys pendingKeys;
+  private volatile boolean encrypted;
   private final ConcurrentMap<String, Object> attributes = new ConcurrentHashMap<>();
   private volatile NodeAdvertisement peer;
   private ChannelHandlerContext ctx;
@@ -55,6 +64,17 @@ public final class TcpServerHandler extends SimpleChannelInboundHandler<ByteBuf>
    */
   public TcpServerHandler(Supplier<NodeAdvertisement> advertisement, Supplier<ControlHandler> controlHandler,
       TcpRegistrations registrations, Supplier<ReadAuthorizer> readAuthorizer, Supplier<DescriptorCheck> verbsCheck) {
+    this(advertisement, controlHandler, registrations, readAuthorizer, verbsCheck, false);
+  }
+
+  /**
+   * @param encryptionRequired refuse reads on a connection until it is encrypted
+   *     ({@link io.vrdma.transport.config.TransportConf#ENCRYPTION_REQUIRED})
+   */
+  public TcpServerHandler(Supplier<NodeAdvertisement> advertisement, Supplier<ControlHandler> controlHandler,
+      TcpRegistrations registrations, Supplier<ReadAuthorizer> readAuthorizer, Supplier<DescriptorCheck> verbsCheck,
+      boolean encryptionRequired) {
+    this.encryptionRequired = encryptionRequired;
     this.advertisement = advertisement;
     this.controlHandler = controlHandler;
     this.registrations = registrations;
@@ -116,6 +136,9 @@ public final class TcpServerHandler extends SimpleChannelInboundHandler<ByteBuf>
     } catch (Exception e) {
       answer = CompletableFuture.failedFuture(e);
     }
+    // taken here, on the event loop that ran the handler: only this request's answer may switch the connection
+    SessionKeys switchAfter = pendingKeys;
+    pendingKeys = null;
     answer.whenComplete((response, failure) -> {
       if (failure != null) {
         Throwable cause = failure instanceof CompletionException && failure.getCause() != null
@@ -125,7 +148,41 @@ public final class TcpServerHandler extends SimpleChannelInboundHandler<ByteBuf>
       }
       ByteBuf out = Frames.header(ctx.alloc(), Frames.RESPONSE, id, response.remaining(), response.remaining());
       ctx.writeAndFlush(out.writeBytes(response));
+      SessionKeys keys = switchAfter;
+      if (keys != null) {
+        // after the plaintext answer went down the pipeline: the peer switches when it has read it
+        if (ctx.executor().inEventLoop()) {
+          encrypt(keys);
+        } else {
+          ctx.executor().execute(() -> encrypt(keys));
+        }
+      }
     });
+  }
+
+  private void encrypt(SessionKeys keys) {
+    if (encrypted || !ctx.channel().isActive()) {
+      return;
+    }
+    AesGcmCodec.install(ctx.pipeline(), keys, false);
+    // file segments go out as chunks read into buffers and encrypted: sendfile would bypass the encoder
+    ctx.pipeline().addBefore(ctx.name(), "vrdma-chunked", new ChunkedWriteHandler());
+    encrypted = true;
+  }
+
+  @Override
+  public void startEncryptionAfterAnswer(SessionKeys keys) {
+    if (!ctx.executor().inEventLoop()) {
+      throw new IllegalStateException("startEncryptionAfterAnswer is for the control handler, on the event loop");
+    }
+    if (!encrypted) {
+      pendingKeys = keys;
+    }
+  }
+
+  @Override
+  public boolean encrypted() {
+    return encrypted;
   }
 
   private void verbsCheck(long id, ByteBuf frame) {
@@ -177,6 +234,11 @@ public final class TcpServerHandler extends SimpleChannelInboundHandler<ByteBuf>
       refuse("READ with a payload of " + frame.readableBytes() + " bytes, expected " + Frames.READ_PAYLOAD_BYTES);
       return;
     }
+    if (encryptionRequired && !encrypted) {
+      refuse("READ on an unencrypted connection: this node requires encryption"
+          + " (vrdma.transport.encryption.required); the peer must prove a secret and encrypt first");
+      return;
+    }
     long key = frame.readLong();
     long offset = frame.readLong();
     int length = frame.readInt();
@@ -221,7 +283,26 @@ public final class TcpServerHandler extends SimpleChannelInboundHandler<ByteBuf>
       return;
     }
     ctx.write(Frames.header(ctx.alloc(), Frames.READ_DATA, id, length, 0));
+    if (encrypted) {
+      try {
+        // read chunk by chunk as the socket drains (ChunkedWriteHandler), each chunk encrypted on its way out
+        ctx.writeAndFlush(new ChunkedNioFile(channel, file.offset() + offset, length, AesGcmCodec.RECORD_BYTES))
+            .addListener(f -> channel.close());
+      } catch (IOException e) {
+        closeQuietly(channel);
+        refuse("cannot read " + file.file() + " after a READ_DATA header was sent: " + e);
+      }
+      return;
+    }
     ctx.writeAndFlush(new DefaultFileRegion(channel, file.offset() + offset, length));
+  }
+
+  private static void closeQuietly(FileChannel channel) {
+    try {
+      channel.close();
+    } catch (IOException e) {
+      // nothing was read from it
+    }
   }
 
   private void refuse(String why) {
@@ -231,7 +312,9 @@ public final class TcpServerHandler extends SimpleChannelInboundHandler<ByteBuf>
 
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-    if (cause instanceof TooLongFrameException || cause instanceof io.netty.handler.codec.CorruptedFrameException) {
+    if (cause instanceof AesGcmCodec.RecordException) {
+      refuse(cause.getMessage());
+    } else if (cause instanceof TooLongFrameException || cause instanceof io.netty.handler.codec.CorruptedFrameException) {
       refuse(cause.getMessage() + " (limit vrdma.transport.tcp.maxFrameBytes)");
     } else if (cause instanceof IOException) {
       LOG.debug("connection from {} failed: {}", ctx.channel().remoteAddress(), cause.toString());

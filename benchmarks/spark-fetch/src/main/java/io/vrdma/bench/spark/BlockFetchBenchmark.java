@@ -31,7 +31,8 @@ import java.util.stream.Stream;
  */
 public final class BlockFetchBenchmark {
   static final String REPORT_MD = "block-fetch-benchmark.md";
-  static final List<String> PATHS = List.of("spark-netty", "vrdma-shm", "vrdma-tcp");
+  static final List<String> PATHS = List.of("spark-netty", "vrdma-shm", "vrdma-tcp", "spark-netty-crypto",
+      "vrdma-tcp-enc");
   private static final int MAX_BLOCK_BYTES = 16 << 20;
   /** The shm arena holds every block of a run: at most 2 GiB - 1 with room for chunk rounding. */
   private static final long MAX_ARENA_BYTES = Integer.MAX_VALUE;
@@ -46,10 +47,13 @@ public final class BlockFetchBenchmark {
       "  --blocks N      blocks fetched per round (default per size: 1 GiB worth, between 16 and 16384)",
       "  --rounds N      measured rounds per path (default 5)",
       "  --warmup N      warm-up rounds per path before those, not counted (default 3)",
-      "  --paths LIST    of spark-netty,vrdma-shm,vrdma-tcp (default all)",
+      "  --paths LIST    of spark-netty,vrdma-shm,vrdma-tcp,spark-netty-crypto,vrdma-tcp-enc (default all);",
+      "                  the last two encrypt: Spark's spark.network.crypto (AES) and our tcp tier with",
+      "                  vrdma.transport.encryption.required (AES-GCM), each keyed by a shared secret",
       "  --out DIR       where " + REPORT_MD + " and the peers' logs go (default benchmark-results)",
       "  --help          this text",
-      "Targets: 1 MiB blocks, vrdma-shm >= 1.5 x and vrdma-tcp >= 1.0 x Spark's GB/s;",
+      "Targets: 1 MiB blocks, vrdma-shm >= 1.5 x and vrdma-tcp >= 1.0 x Spark's GB/s,",
+      "         vrdma-tcp-enc >= 1.0 x spark-netty-crypto's GB/s;",
       "         4 KiB blocks, vrdma-shm >= 2 x Spark's blocks/s.",
       "Exit 0 whatever the numbers (MISSED lines name missed targets), 2 for bad flags, 1 when a path fails.");
 
@@ -166,7 +170,8 @@ public final class BlockFetchBenchmark {
   }
 
   private static Result measure(String path, Path dir, BlockLayout layout, Options options) throws Exception {
-    String tier = path.equals("vrdma-shm") ? "shm" : "tcp";
+    String tier = path.equals("vrdma-shm") ? "shm" : path.equals("vrdma-tcp-enc") ? "tcp-enc" : "tcp";
+    boolean spark = path.startsWith("spark-netty");
     Path arena = Path.of("/dev/shm").resolve("vrdma-fetch-bench-" + UUID.randomUUID());
     if (!Files.isDirectory(arena.getParent()) || !Files.isWritable(arena.getParent())) {
       arena = dir.resolve("arena");
@@ -176,7 +181,7 @@ public final class BlockFetchBenchmark {
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.addAll(List.of(JVM_OPENS));
     command.addAll(List.of("-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "-cp",
-        System.getProperty("java.class.path"), FetchPeer.class.getName(), path.equals("spark-netty") ? "spark" : tier,
+        System.getProperty("java.class.path"), FetchPeer.class.getName(), spark ? (path.equals("spark-netty-crypto") ? "spark-crypto" : "spark") : tier,
         dir.toString(), Integer.toString(layout.blockBytes()), Integer.toString(layout.blocks()), arena.toString(),
         Long.toString(arenaBytes)));
     Path log = options.out().resolve("peer-" + path + "-" + layout.blockBytes() + ".log");
@@ -191,7 +196,7 @@ public final class BlockFetchBenchmark {
         throw new IOException("the " + path + " peer exited before serving: " + tail(log));
       }
       int port = Integer.parseInt(line.substring(FetchPeer.READY.length()).trim());
-      try (Fetchers.Fetcher fetcher = path.equals("spark-netty") ? new Fetchers.Spark(port, layout)
+      try (Fetchers.Fetcher fetcher = spark ? new Fetchers.Spark(port, layout, path.equals("spark-netty-crypto"))
           : new Fetchers.Vrdma(tier, arena.toString(), arenaBytes, port, layout)) {
         for (int w = 0; w < options.warmup(); w++) {
           fetcher.fetchAll();
@@ -223,12 +228,15 @@ public final class BlockFetchBenchmark {
     t.append("| block size | blocks | path | blocks/s | GB/s | ratio vs Spark | target | met? |\n");
     t.append("|---|---:|---|---:|---:|---:|---|---|\n");
     for (Result r : results) {
-      Result spark = results.stream().filter(s -> s.blockBytes() == r.blockBytes() && s.path().equals("spark-netty"))
+      // encrypted paths are compared with Spark's encrypted transfer, the others with its plain one
+      String baseline = r.path().equals("vrdma-tcp-enc") ? "spark-netty-crypto" : "spark-netty";
+      Result spark = results.stream().filter(s -> s.blockBytes() == r.blockBytes() && s.path().equals(baseline))
           .findFirst().orElse(null);
       double ratio = spark == null ? Double.NaN : r.gbPerSecond() / spark.gbPerSecond();
       Double target = target(r);
       String ratioText = spark == null ? "n/a" : String.format(Locale.ROOT, "%.2f", ratio);
-      String targetText = r.path().equals("spark-netty") ? "(baseline)" : target == null ? "-"
+      String targetText = r.path().equals("spark-netty") ? "(baseline)"
+          : r.path().equals("spark-netty-crypto") ? "(baseline of vrdma-tcp-enc)" : target == null ? "-"
           : String.format(Locale.ROOT, ">= %.1f x %s", target, r.blockBytes() == 4096 ? "blocks/s" : "GB/s");
       String met = target == null ? "-" : spark == null ? "n/a" : ratio >= target ? "yes" : "no";
       t.append(String.format(Locale.ROOT, "| %s | %d | %s | %.0f | %.3f | %s | %s | %s |%n", size(r.blockBytes()),
@@ -237,7 +245,8 @@ public final class BlockFetchBenchmark {
     t.append("\nMedian of the measured rounds (best round's GB/s: ");
     t.append(String.join(", ", results.stream().map(r -> String.format(Locale.ROOT, "%s %s %.3f", size(r.blockBytes()),
         r.path(), r.bestGbPerSecond())).toList()));
-    t.append("). GB = 10^9 bytes. Ratio = this path's rate / spark-netty's at the same size.\n");
+    t.append("). GB = 10^9 bytes. Ratio = this path's rate / spark-netty's at the same size (vrdma-tcp-enc's:"
+        + " / spark-netty-crypto's, Spark's own encrypted transfer).\n");
     return t.toString();
   }
 
@@ -246,7 +255,7 @@ public final class BlockFetchBenchmark {
     if (r.path().equals("vrdma-shm") && r.blockBytes() == 1 << 20) {
       return 1.5;
     }
-    if (r.path().equals("vrdma-tcp") && r.blockBytes() == 1 << 20) {
+    if ((r.path().equals("vrdma-tcp") || r.path().equals("vrdma-tcp-enc")) && r.blockBytes() == 1 << 20) {
       return 1.0;
     }
     if (r.path().equals("vrdma-shm") && r.blockBytes() == 4096) {

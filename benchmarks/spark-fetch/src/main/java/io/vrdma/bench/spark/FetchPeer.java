@@ -33,12 +33,16 @@ import org.apache.spark.network.util.TransportConf;
  * either with our {@link BlockServer} on a transport node forced to one tier, or with Spark's Netty block
  * transfer server, prints {@code READY <port>} and serves until its standard input closes.
  *
- * <p>usage: {@code FetchPeer shm|tcp|spark DIR BLOCK_BYTES BLOCKS [ARENA_PATH ARENA_BYTES]}
+ * <p>usage: {@code FetchPeer shm|tcp|tcp-enc|spark|spark-crypto DIR BLOCK_BYTES BLOCKS [ARENA_PATH ARENA_BYTES]};
+ * {@code tcp-enc} requires encryption (AES-GCM records keyed from {@link #SECRET}), {@code spark-crypto} runs Spark's
+ * {@code spark.network.crypto} (its auth bootstrap, then AES over the channel) with the same secret.
  */
 public final class FetchPeer {
   static final String READY = "READY ";
   static final String NAMESPACE = "bench";
   static final String APP_ID = "vrdma-bench-app";
+  /** The shared secret of the encrypted paths (a benchmark's, not a credential). */
+  static final String SECRET = "vrdma-fetch-benchmark-secret";
 
   private FetchPeer() {}
 
@@ -46,8 +50,8 @@ public final class FetchPeer {
     String mode = args[0];
     Path dir = Path.of(args[1]);
     BlockLayout layout = BlockLayout.of(Integer.parseInt(args[2]), Integer.parseInt(args[3]));
-    if (mode.equals("spark")) {
-      serveSpark(dir, layout);
+    if (mode.startsWith("spark")) {
+      serveSpark(dir, layout, mode.equals("spark-crypto"));
     } else {
       serveVrdma(mode, dir, layout, args[4], Long.parseLong(args[5]));
     }
@@ -55,9 +59,10 @@ public final class FetchPeer {
 
   private static void serveVrdma(String tier, Path dir, BlockLayout layout, String arena, long arenaBytes)
       throws Exception {
+    boolean encrypt = tier.equals("tcp-enc");
     try (TransportNode node = TransportNode.start(Peers.vrdmaConf(tier, arena, arenaBytes, layout.blockBytes()));
-        BlockServer server = new BlockServer(node, BlockConf.defaults(), false)) {
-      server.createNamespace(NAMESPACE, null);
+        BlockServer server = new BlockServer(node, BlockConf.defaults(), encrypt)) {
+      server.createNamespace(NAMESPACE, encrypt ? SECRET.getBytes(java.nio.charset.StandardCharsets.UTF_8) : null);
       for (int map = 0; map < layout.files(); map++) {
         List<BlockSegment> segments = new ArrayList<>();
         for (int reduce = 0; reduce < layout.blocksIn(map); reduce++) {
@@ -70,11 +75,12 @@ public final class FetchPeer {
     }
   }
 
-  private static void serveSpark(Path dir, BlockLayout layout) throws Exception {
-    TransportConf conf = Peers.sparkConf();
+  private static void serveSpark(Path dir, BlockLayout layout, boolean crypto) throws Exception {
+    TransportConf conf = Peers.sparkConf(crypto);
     BlockRpcHandler handler = new BlockRpcHandler(conf, dir, layout);
     try (TransportContext context = new TransportContext(conf, handler);
-        TransportServer server = context.createServer("127.0.0.1", 0, List.of())) {
+        TransportServer server = context.createServer("127.0.0.1", 0, crypto
+            ? List.of(new org.apache.spark.network.crypto.AuthServerBootstrap(conf, Peers.SECRETS)) : List.of())) {
       readyThenWait(server.getPort());
     }
   }
@@ -149,7 +155,8 @@ public final class FetchPeer {
         int blockBytes) {
       Map<String, String> s = new java.util.HashMap<>();
       s.put(io.vrdma.transport.config.TransportConf.HOST.name(), "127.0.0.1");
-      s.put(io.vrdma.transport.config.TransportConf.TIERS.name(), tier);
+      s.put(io.vrdma.transport.config.TransportConf.TIERS.name(), tier.equals("tcp-enc") ? "tcp" : tier);
+      s.put(io.vrdma.transport.config.TransportConf.ENCRYPTION_REQUIRED.name(), Boolean.toString(tier.equals("tcp-enc")));
       s.put(io.vrdma.transport.config.TransportConf.POOL_MAX_BUFFER.name(),
           Integer.toString(Math.max(1 << 20, blockBytes)));
       s.put(io.vrdma.transport.config.TransportConf.POOL_MAX_BYTES.name(), "1g");
@@ -162,10 +169,36 @@ public final class FetchPeer {
 
     /** Spark's shuffle transport settings as {@code SparkTransportConf.fromSparkConf} gives them by default. */
     static TransportConf sparkConf() {
+      return sparkConf(false);
+    }
+
+    /**
+     * The same, with {@code spark.network.crypto.enabled} when {@code crypto}: Spark's own wire encryption at its
+     * defaults (the auth protocol's key agreement, then the channel encrypted with AES, as with
+     * {@code spark.authenticate} and {@code spark.network.crypto.enabled=true}).
+     */
+    static TransportConf sparkConf(boolean crypto) {
       // SparkTransportConf sets both thread counts to NettyUtils.defaultNumThreads(0): min(cores, 8)
       String threads = Integer.toString(Math.min(Runtime.getRuntime().availableProcessors(), 8));
-      return new TransportConf("shuffle", new MapConfigProvider(Map.of("spark.shuffle.io.serverThreads", threads,
-          "spark.shuffle.io.clientThreads", threads)));
+      Map<String, String> settings = new java.util.HashMap<>(Map.of("spark.shuffle.io.serverThreads", threads,
+          "spark.shuffle.io.clientThreads", threads));
+      if (crypto) {
+        settings.put("spark.network.crypto.enabled", "true");
+      }
+      return new TransportConf("shuffle", new MapConfigProvider(settings));
     }
+
+    /** Spark's secret lookup, answering the benchmark's one secret. */
+    static final org.apache.spark.network.sasl.SecretKeyHolder SECRETS = new org.apache.spark.network.sasl.SecretKeyHolder() {
+      @Override
+      public String getSaslUser(String appId) {
+        return "sparkSaslUser";
+      }
+
+      @Override
+      public String getSecretKey(String appId) {
+        return SECRET;
+      }
+    };
   }
 }

@@ -52,7 +52,10 @@ final class Fetchers {
     private final BlockLayout layout;
     private final List<String> ids;
 
+    private final byte[] secret;
+
     Vrdma(String tier, String arena, long arenaBytes, int port, BlockLayout layout) throws Exception {
+      this.secret = tier.equals("tcp-enc") ? FetchPeer.SECRET.getBytes(java.nio.charset.StandardCharsets.UTF_8) : null;
       this.node = TransportNode.start(FetchPeer.Peers.vrdmaConf(tier, arena, arenaBytes, layout.blockBytes()));
       String inFlight = Long.toString(MAX_BYTES_IN_FLIGHT);
       this.client = new BlockClient(node, BlockConf.fromMap(Map.of(BlockConf.MAX_BYTES_IN_FLIGHT.name(), inFlight,
@@ -66,7 +69,7 @@ final class Fetchers {
     public long fetchAll() throws Exception {
       BlockingQueue<Object> arrived = new LinkedBlockingQueue<>();
       long start = System.nanoTime();
-      client.fetch("127.0.0.1", port, FetchPeer.NAMESPACE, null, ids, new BlockFetchListener() {
+      client.fetch("127.0.0.1", port, FetchPeer.NAMESPACE, secret, ids, new BlockFetchListener() {
         @Override
         public void onBlockFetchSuccess(String blockId, FetchedBlock block) {
           arrived.add(block);
@@ -109,10 +112,11 @@ final class Fetchers {
     private final BlockLayout layout;
     private final List<String[]> requests = new ArrayList<>();
 
-    Spark(int port, BlockLayout layout) throws IOException, InterruptedException {
-      this.conf = FetchPeer.Peers.sparkConf();
+    Spark(int port, BlockLayout layout, boolean crypto) throws IOException, InterruptedException {
+      this.conf = FetchPeer.Peers.sparkConf(crypto);
       this.context = new TransportContext(conf, new NoOpRpcHandler());
-      this.factory = context.createClientFactory();
+      this.factory = crypto ? context.createClientFactory(List.of(new org.apache.spark.network.crypto.AuthClientBootstrap(
+          conf, FetchPeer.APP_ID, FetchPeer.Peers.SECRETS))) : context.createClientFactory();
       this.client = factory.createClient("127.0.0.1", port);
       this.layout = layout;
       long target = Math.max(MAX_BYTES_IN_FLIGHT / 5, 1);
