@@ -2,6 +2,7 @@ package io.vrdma.bench.spark;
 
 import io.vrdma.bench.cli.Cli;
 import io.vrdma.bench.cli.Flags;
+import io.vrdma.spark.VrdmaDriverEndpoint;
 import io.vrdma.transport.TransportException;
 import io.vrdma.transport.config.TransportConf;
 import io.vrdma.transport.shm.SharedArena;
@@ -43,6 +44,10 @@ import scala.Tuple2;
  */
 public final class ShuffleJobBenchmark {
   static final String REPORT_MD = "spark-shuffle-benchmark.md";
+  /** One line per round and config, for reports that combine runs (benchmarks/hosts: one run per link speed). */
+  public static final String REPORT_CSV = "spark-shuffle-benchmark.csv";
+  /** The arena's path as the executors of a separate-hosts cluster see it (their host's /dev/shm). */
+  static final String HOSTS_ARENA = "/dev/shm/vrdma-arena";
   static final List<String> CONFIGS = SparkVariants.ALL;
 
   private static final String USAGE = String.join("\n",
@@ -53,7 +58,17 @@ public final class ShuffleJobBenchmark {
       "  --rounds N        timed rounds per config, interleaved (default 3)",
       "  --configs LIST    of " + String.join(",", CONFIGS) + " (default all)",
       "  --executor-mb N   memory per executor of local-cluster[2,1,N] (default 3072)",
-      "  --out DIR         where " + REPORT_MD + " goes (default benchmark-results)",
+      "  --out DIR         where " + REPORT_MD + " and " + REPORT_CSV + " go (default benchmark-results)",
+      "  --compress B      spark.shuffle.compress true|false (default: Spark's, true); false makes it shuffle-bound",
+      "  --cluster C       local (local-cluster[2,1,MB], default) or hosts: a standalone cluster of separate hosts",
+      "                    (network namespaces) that benchmarks/hosts/run-hosts.sh starts and describes with:",
+      "    --master URL              spark://... of the two worker hosts (stock, vrdma-shm, vrdma-tcp)",
+      "    --bound-master URL        spark://... of the two workers on one host (stock-hostlocal)",
+      "    --driver-host IP          this driver's address on the hosts' network",
+      "    --executor-class-path CP  spark.executor.extraClassPath (the plugin jar and this job's jar)",
+      "    --arena-dir DIR           the co-resident hosts' /dev/shm as this JVM sees it (the arena is backed there",
+      "                              before the first round)",
+      "    --link TEXT               the link emulation, for the report (e.g. 10gbit)",
       "  --help            this text",
       "Targets: vrdma-shm wall <= 0.70 x stock and <= 1.05 x stock-hostlocal, CPU s/GB <= 0.6 x stock;",
       "         vrdma-tcp wall <= 1.0 x stock.",
@@ -66,7 +81,20 @@ public final class ShuffleJobBenchmark {
   }
 
   record Options(long records, int valueBytes, int partitions, int rounds, List<String> configs, int executorMb,
-      Path out) {}
+      Path out, String compress, Hosts hosts) {
+    Options(long records, int valueBytes, int partitions, int rounds, List<String> configs, int executorMb,
+        Path out) {
+      this(records, valueBytes, partitions, rounds, configs, executorMb, out, null, null);
+    }
+  }
+
+  /**
+   * A standalone cluster of separate hosts (benchmarks/hosts/run-hosts.sh): the two worker hosts' master, the
+   * bound's master (two workers on one host, one local dir), the driver's address, the executors' extra class
+   * path, the co-resident hosts' /dev/shm as this JVM sees it, and the link emulation's name.
+   */
+  record Hosts(String master, String boundMaster, String driverHost, String executorClassPath, Path arenaDir,
+      String link) {}
 
   /** One timed job. */
   /**
@@ -75,7 +103,7 @@ public final class ShuffleJobBenchmark {
    * (Spark's task metrics), which leaves out whatever moves blocks outside tasks.
    */
   record Round(double wallSeconds, long processCpuNanos, long taskCpuNanos, long shuffleWritten, long shuffleRead,
-      long remoteRead, long checksum) {}
+      long remoteRead, long checksum, long shmBytes, long tcpBytes) {}
 
   /** The options, or null when help was asked for. */
   static Options parse(String[] args) {
@@ -86,6 +114,14 @@ public final class ShuffleJobBenchmark {
     int executorMb = 3072;
     List<String> configs = CONFIGS;
     Path out = Path.of("benchmark-results");
+    String compress = null;
+    String cluster = "local";
+    String master = null;
+    String boundMaster = null;
+    String driverHost = null;
+    String executorClassPath = "";
+    Path arenaDir = null;
+    String link = "";
     Flags f = new Flags(args);
     while (f.next()) {
       switch (f.flag()) {
@@ -96,10 +132,31 @@ public final class ShuffleJobBenchmark {
         case "--executor-mb" -> executorMb = f.positiveInt();
         case "--out" -> out = f.path();
         case "--configs" -> configs = f.names(CONFIGS);
+        case "--compress" -> compress = f.oneOf(List.of("true", "false"));
+        case "--cluster" -> cluster = f.oneOf(List.of("local", "hosts"));
+        case "--master" -> master = f.value();
+        case "--bound-master" -> boundMaster = f.value();
+        case "--driver-host" -> driverHost = f.value();
+        case "--executor-class-path" -> executorClassPath = f.value();
+        case "--arena-dir" -> arenaDir = f.path();
+        case "--link" -> link = f.value();
         default -> throw f.unknown();
       }
     }
-    return f.helpRequested() ? null : new Options(records, valueBytes, partitions, rounds, configs, executorMb, out);
+    Hosts hosts = null;
+    if (cluster.equals("hosts")) {
+      if (master == null || driverHost == null) {
+        throw f.bad("--cluster hosts needs --master and --driver-host (benchmarks/hosts/run-hosts.sh gives them)");
+      }
+      if (configs.contains("stock-hostlocal") && boundMaster == null) {
+        throw f.bad("--cluster hosts with stock-hostlocal needs --bound-master");
+      }
+      hosts = new Hosts(master, boundMaster, driverHost, executorClassPath, arenaDir, link);
+    } else if (master != null || boundMaster != null || driverHost != null || arenaDir != null) {
+      throw f.bad("--master, --bound-master, --driver-host and --arena-dir go with --cluster hosts");
+    }
+    return f.helpRequested() ? null : new Options(records, valueBytes, partitions, rounds, configs, executorMb, out,
+        compress, hosts);
   }
 
   /** Runs the benchmark; returns the exit code (also for {@code TpcdsBenchmark --job synthetic}). */
@@ -108,19 +165,28 @@ public final class ShuffleJobBenchmark {
   }
 
   private static int benchmark(Options o, PrintStream stdout, PrintStream stderr) throws Exception {
-    SparkVariants.prepareSparkHome();
     Map<String, List<Round>> results = new LinkedHashMap<>();
     for (String c : o.configs()) {
       results.put(c, new ArrayList<>());
     }
-    Path arena = Path.of("/dev/shm", "vrdma-spark-bench-" + UUID.randomUUID());
-    try {
-      if (o.configs().contains("vrdma-shm")) {
-        prepareArena(arena, stderr);
+    if (o.hosts() != null) {
+      // the executors map HOSTS_ARENA in their hosts' /dev/shm, which this JVM sees as --arena-dir; the arena
+      // outlives the run as a host's would (run-hosts.sh removes the hosts' folders at the end)
+      if (o.configs().contains("vrdma-shm") && o.hosts().arenaDir() != null) {
+        prepareArena(o.hosts().arenaDir().resolve(Path.of(HOSTS_ARENA).getFileName()), stderr);
       }
-      runRounds(o, arena, results, stderr);
-    } finally {
-      Files.deleteIfExists(arena);
+      runRounds(o, Path.of(HOSTS_ARENA), results, stderr);
+    } else {
+      SparkVariants.prepareSparkHome();
+      Path arena = Path.of("/dev/shm", "vrdma-spark-bench-" + UUID.randomUUID());
+      try {
+        if (o.configs().contains("vrdma-shm")) {
+          prepareArena(arena, stderr);
+        }
+        runRounds(o, arena, results, stderr);
+      } finally {
+        Files.deleteIfExists(arena);
+      }
     }
     long checksum = results.values().iterator().next().get(0).checksum();
     for (Map.Entry<String, List<Round>> e : results.entrySet()) {
@@ -136,6 +202,7 @@ public final class ShuffleJobBenchmark {
     stdout.print(md);
     Files.createDirectories(o.out());
     Files.writeString(o.out().resolve(REPORT_MD), md, StandardCharsets.UTF_8);
+    Files.writeString(o.out().resolve(REPORT_CSV), csv(o, results), StandardCharsets.UTF_8);
     for (String line : md.split("\n")) {
       if (line.startsWith("| ") && line.endsWith("| no |")) {
         stdout.println("MISSED: " + line);
@@ -151,9 +218,10 @@ public final class ShuffleJobBenchmark {
         Round round = runOne(o, c, arena);
         results.get(c).add(round);
         stderr.printf(Locale.ROOT, "round %d %s: %.2f s, executor process CPU %.2f s (tasks %.2f s), shuffle"
-            + " written %d B, read %d B (remote %d B), checksum %016x%n", r + 1, c, round.wallSeconds(),
-            round.processCpuNanos() / 1e9, round.taskCpuNanos() / 1e9,
-            round.shuffleWritten(), round.shuffleRead(), round.remoteRead(), round.checksum());
+            + " written %d B, read %d B (remote %d B; tier shm %d B, tcp %d B), checksum %016x%n", r + 1, c,
+            round.wallSeconds(), round.processCpuNanos() / 1e9, round.taskCpuNanos() / 1e9,
+            round.shuffleWritten(), round.shuffleRead(), round.remoteRead(), round.shmBytes(), round.tcpBytes(),
+            round.checksum());
       }
     }
   }
@@ -176,11 +244,26 @@ public final class ShuffleJobBenchmark {
 
   static SparkConf conf(Options o, String config, Path arena) {
     SparkConf conf = new SparkConf()
-        .setMaster("local-cluster[2,1," + o.executorMb() + "]")
         .setAppName("ShuffleJobBenchmark-" + config)
         .set("spark.ui.enabled", "false")
         .set("spark.serializer", "org.apache.spark.serializer.KryoSerializer")
         .set("spark.default.parallelism", Integer.toString(o.partitions()));
+    if (o.compress() != null) {
+      conf.set("spark.shuffle.compress", o.compress());
+    }
+    Hosts h = o.hosts();
+    if (h == null) {
+      conf.setMaster("local-cluster[2,1," + o.executorMb() + "]");
+    } else {
+      // two executors of one core each, as local-cluster[2,1,MB]: one per worker (each worker offers one core)
+      conf.setMaster(config.equals("stock-hostlocal") ? h.boundMaster() : h.master())
+          .set("spark.driver.host", h.driverHost())
+          .set("spark.driver.bindAddress", h.driverHost())
+          .set("spark.executor.memory", o.executorMb() + "m")
+          .set("spark.executor.cores", "1")
+          .set("spark.cores.max", "2")
+          .set("spark.executor.extraClassPath", h.executorClassPath());
+    }
     return SparkVariants.apply(conf, config, arena, SparkVariants.BENCH_ARENA_BYTES);
   }
 
@@ -189,20 +272,28 @@ public final class ShuffleJobBenchmark {
     try {
       SparkVariants.MetricsListener listener = new SparkVariants.MetricsListener();
       sc.sc().addSparkListener(listener);
-      SparkVariants.awaitExecutors(sc.sc(), 2, 120);
+      SparkVariants.awaitExecutors(sc.sc(), 2, o.hosts() == null ? 120 : 300);
       // warm-up: a small shuffle through the same code, untimed
       job(sc, Math.min(o.records(), 4L * o.partitions() * 256), o.valueBytes(), o.partitions());
       sc.sc().listenerBus().waitUntilEmpty();
       listener.reset();
 
-      long cpuBefore = executorProcessCpuNanos();
+      VrdmaDriverEndpoint endpoint = SparkVariants.isOurs(config) ? VrdmaDriverEndpoint.current() : null;
+      if (endpoint != null) {
+        endpoint.resetCounters();
+      }
+      String appId = sc.sc().applicationId();
+      long cpuBefore = o.hosts() == null ? executorProcessCpuNanos() : standaloneExecutorCpuNanos(appId);
       long start = System.nanoTime();
       long checksum = job(sc, o.records(), o.valueBytes(), o.partitions());
       double wall = (System.nanoTime() - start) / 1e9;
-      long processCpu = executorProcessCpuNanos() - cpuBefore;
+      long processCpu = (o.hosts() == null ? executorProcessCpuNanos() : standaloneExecutorCpuNanos(appId))
+          - cpuBefore;
       sc.sc().listenerBus().waitUntilEmpty();
+      long shm = endpoint == null ? 0 : endpoint.total("bytes.shm");
+      long tcp = endpoint == null ? 0 : endpoint.total("bytes.tcp");
       return new Round(wall, processCpu, listener.cpuNanos.get(), listener.shuffleWritten.get(),
-          listener.shuffleRead.get(), listener.remoteRead.get(), checksum);
+          listener.shuffleRead.get(), listener.remoteRead.get(), checksum, shm, tcp);
     } finally {
       sc.stop();
     }
@@ -216,6 +307,36 @@ public final class ShuffleJobBenchmark {
     return ProcessHandle.current().descendants()
         .filter(p -> p.info().command().map(c -> c.endsWith("/java")).orElse(false))
         .mapToLong(p -> p.info().totalCpuDuration().map(java.time.Duration::toNanos).orElse(0L)).sum();
+  }
+
+  /**
+   * CPU time so far of the executor JVMs of application {@code appId} on a standalone cluster on this machine:
+   * the workers start them, not this JVM, but they share this machine's process table (network namespaces
+   * separate the network only), so they are found by their command line.
+   */
+  static long standaloneExecutorCpuNanos(String appId) {
+    return ProcessHandle.allProcesses()
+        .filter(p -> p.info().commandLine().map(c -> c.contains("CoarseGrainedExecutorBackend")
+            && c.contains(appId)).orElse(false))
+        .mapToLong(p -> p.info().totalCpuDuration().map(java.time.Duration::toNanos).orElse(0L)).sum();
+  }
+
+  /** One line per round and config: what a combining report (benchmarks/hosts) needs. */
+  static String csv(Options o, Map<String, List<Round>> results) {
+    StringBuilder b = new StringBuilder("cluster,link,compress,records,value_bytes,partitions,config,round,wall_s,"
+        + "executor_cpu_s,task_cpu_s,shuffle_written_bytes,shuffle_read_bytes,remote_read_bytes,shm_tier_bytes,"
+        + "tcp_tier_bytes,checksum\n");
+    for (Map.Entry<String, List<Round>> e : results.entrySet()) {
+      int i = 1;
+      for (Round r : e.getValue()) {
+        b.append(String.format(Locale.ROOT, "%s,%s,%s,%d,%d,%d,%s,%d,%.3f,%.3f,%.3f,%d,%d,%d,%d,%d,%016x%n",
+            o.hosts() == null ? "local" : "hosts", o.hosts() == null ? "" : o.hosts().link().replace(',', ' '),
+            o.compress() == null ? "true" : o.compress(), o.records(), o.valueBytes(), o.partitions(), e.getKey(),
+            i++, r.wallSeconds(), r.processCpuNanos() / 1e9, r.taskCpuNanos() / 1e9, r.shuffleWritten(),
+            r.shuffleRead(), r.remoteRead(), r.shmBytes(), r.tcpBytes(), r.checksum()));
+      }
+    }
+    return b.toString();
   }
 
   /** The value of record i: deterministic pseudo-random bytes (incompressible, so the codec cannot shrink them). */
@@ -308,9 +429,13 @@ public final class ShuffleJobBenchmark {
     Double stockCpu = cpuPerGb.get("stock");
     Double hostWall = wall.get("stock-hostlocal");
     StringBuilder md = new StringBuilder();
+    String cluster = o.hosts() == null ? String.format(Locale.ROOT, "local-cluster[2,1,%d]", o.executorMb())
+        : String.format(Locale.ROOT, "standalone, 2 executors of 1 core and %d MB on separate hosts (network"
+            + " namespaces), link %s", o.executorMb(), o.hosts().link().isEmpty() ? "?" : o.hosts().link());
     md.append(String.format(Locale.ROOT, "Spark %s (Scala %s): %d records x %d B values, %d partitions,"
-        + " local-cluster[2,1,%d], %d round(s); median per config%n%n", package$.MODULE$.SPARK_VERSION(),
-        SparkVariants.scalaBinaryVersion(), o.records(), o.valueBytes(), o.partitions(), o.executorMb(), o.rounds()));
+        + " spark.shuffle.compress=%s, %s, %d round(s); median per config%n%n", package$.MODULE$.SPARK_VERSION(),
+        SparkVariants.scalaBinaryVersion(), o.records(), o.valueBytes(), o.partitions(),
+        o.compress() == null ? "true" : o.compress(), cluster, o.rounds()));
     md.append("| config | shuffled GB | wall s | ratio vs stock | CPU s/GB | ratio | task CPU s/GB | target | met? |\n");
     md.append("|---|---:|---:|---:|---:|---:|---:|---|---|\n");
     for (String c : results.keySet()) {
@@ -330,6 +455,12 @@ public final class ShuffleJobBenchmark {
           met = "-";
         }
         case "vrdma-shm" -> {
+          if (o.hosts() != null) {
+            // issue 18's target for separate hosts: at the no-transfer bound, at every link speed
+            target = "wall <= 1.05 x stock-hostlocal (the bound)";
+            met = hostWall == null ? "n/a" : w <= 1.05 * hostWall ? "yes" : "no";
+            break;
+          }
           target = "wall <= 0.70 x stock, <= 1.05 x host-local; CPU/GB <= 0.6 x stock";
           if (stockWall == null || hostWall == null || stockCpu == null) {
             met = "n/a";
