@@ -38,6 +38,38 @@ not_run() { echo "hosts: NOT RUN: $*"; exit 3; }
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
 bad_flag() { echo "hosts: $*" >&2; echo "(--help lists the flags)" >&2; exit 2; }
 
+# set_link <unshaped|25gbit|...>: the same qdisc on both ends of every host's veth ($p, $bound, $delay say which
+# hosts and what delay). Also run by the benchmark's driver between jobs: run-hosts.sh --internal-set-link.
+set_link() {
+  local link="$1" ns dev q h
+  for h in ctl w1 w2 $([ "$bound" = 1 ] && echo b); do
+    for end in "${p}sw:${p}${h}a" "${p}${h}:eth0"; do
+      ns="${end%%:*}"; dev="${end#*:}"
+      tc -n "$ns" qdisc del dev "$dev" root 2>/dev/null || true
+      [ "$link" = unshaped ] && [ -z "$delay" ] && continue
+      if [ -n "$delay" ]; then
+        # netem: rate and delay in one qdisc; a long queue so that a window of a fast link is not dropped
+        q=(netem delay "$delay" limit 100000)
+        [ "$link" != unshaped ] && q+=(rate "$link")
+      else
+        # tbf: burst of 4 ms at the rate (at least 256 KiB, above one 64 KiB GSO packet), 50 ms of queue
+        local bps=$(( ${link%gbit} * 1000000000 / 8 ))
+        local burst=$(( bps / 250 > 262144 ? bps / 250 : 262144 ))
+        q=(tbf rate "$link" burst "$burst" latency 50ms)
+      fi
+      tc -n "$ns" qdisc add dev "$dev" root "${q[@]}"
+    done
+  done
+}
+
+if [ "${1:-}" = --internal-set-link ]; then
+  # --internal-set-link <prefix> <bound 0|1> <delay or -> <link>
+  p="$2"; bound="$3"; delay="$4"; [ "$delay" = - ] && delay=""
+  set_link "$5"
+  echo "tc on every veth: $5${delay:+, delay $delay}"
+  exit 0
+fi
+
 # --- flags -----------------------------------------------------------------------------------------------------
 links="unshaped,25gbit,10gbit,1gbit"
 delay=""
@@ -193,29 +225,6 @@ add_host w2 198.18.0.12
 ip -n "${p}sw" link set br0 type bridge stp_state 0 forward_delay 0 2>/dev/null || true
 say "namespaces ${namespaces[*]} up (bridge in ${p}sw; 198.18.0.0/24)"
 
-# set_link <unshaped|25gbit|...>: the same qdisc on both ends of every host's veth
-set_link() {
-  local link="$1" ns dev q
-  for h in ctl w1 w2 $([ "$bound" = 1 ] && echo b); do
-    for end in "${p}sw:${p}${h}a" "${p}${h}:eth0"; do
-      ns="${end%%:*}"; dev="${end#*:}"
-      tc -n "$ns" qdisc del dev "$dev" root 2>/dev/null || true
-      [ "$link" = unshaped ] && [ -z "$delay" ] && continue
-      if [ -n "$delay" ]; then
-        # netem: rate and delay in one qdisc; a long queue so that a window of a fast link is not dropped
-        q=(netem delay "$delay" limit 100000)
-        [ "$link" != unshaped ] && q+=(rate "$link")
-      else
-        # tbf: burst of 4 ms at the rate (at least 256 KiB, above one 64 KiB GSO packet), 50 ms of queue
-        local bps=$(( ${link%gbit} * 1000000000 / 8 ))
-        local burst=$(( bps / 250 > 262144 ? bps / 250 : 262144 ))
-        q=(tbf rate "$link" burst "$burst" latency 50ms)
-      fi
-      tc -n "$ns" qdisc add dev "$dev" root "${q[@]}"
-    done
-  done
-}
-
 # --- Spark: SPARK_HOME of links to the Maven-resolved jars ----------------------------------------------------------
 spark_home="$work/spark-home"
 mkdir -p "$spark_home/jars" "$spark_home/conf"
@@ -303,10 +312,12 @@ done
 say "master and workers up: $master_url (worker1 198.18.0.11, worker2 198.18.0.12)$([ "$bound" = 1 ] && echo "; bound $bound_url (two workers at 198.18.0.21)")"
 
 exec_cp="$plugin:$job_jar"
-# run_driver <log> <java args...>: a JVM in the ctl namespace with the runner's class path and opens
+# run_driver <log> <java args...>: a JVM in the ctl namespace with the runner's class path and opens. It keeps
+# the machine's /dev/shm, where it backs the co-resident hosts' arena (--arena-dir) before the first round; the
+# driver itself maps no arena (only executors start the transport).
 run_driver() {
   local log="$1"; shift
-  ns_exec "${p}ctl" "$shm_base/ctl" env SPARK_LOCAL_IP=198.18.0.2 java @"$args_file" "$@" 2> >(tee "$log" >&2)
+  ns_exec "${p}ctl" - env SPARK_LOCAL_IP=198.18.0.2 java @"$args_file" "$@" 2> >(tee "$log" >&2)
 }
 
 if [ "$smoke" = 1 ]; then
@@ -340,20 +351,21 @@ if [ "$smoke" = 1 ]; then
 fi
 
 # --- the benchmark: each link speed, each compression setting -----------------------------------------------------
+# One driver run per compression setting (spark.shuffle.compress is fixed when an executor starts); inside it one
+# application per variant times every link in turn, calling back here to change the qdiscs between jobs.
 rc=0
-for link in "${link_list[@]}"; do
-  set_link "$link"
-  for c in "${compress_list[@]}"; do
-    cmp=$([ "$c" = on ] && echo true || echo false)
-    dir="$out/$link-compress-$c"
-    say "link $link${delay:+ (delay $delay)}, spark.shuffle.compress=$cmp: ${variant_list[*]}, $rounds round(s)"
-    run_driver "$logs/driver-$link-compress-$c.log" --job synthetic --cluster hosts --master "$master_url" \
-      --bound-master "$bound_url" --driver-host 198.18.0.2 --executor-class-path "$exec_cp" \
-      --arena-dir "$shm_base/hostA" --compress "$cmp" --link "$link${delay:+ delay $delay}" \
-      --configs "$variants" --records "$records" --partitions "$partitions" --rounds "$rounds" \
-      --executor-mb "$executor_mb" --out "$dir" || rc=$?
-    [ "$rc" = 0 ] || { echo "hosts: FAIL: the job failed at link $link, compress $c (exit $rc)" >&2; exit 1; }
-  done
+set_link "${link_list[0]}"
+for c in "${compress_list[@]}"; do
+  cmp=$([ "$c" = on ] && echo true || echo false)
+  dir="$out/compress-$c"
+  say "spark.shuffle.compress=$cmp: links $links${delay:+ (delay $delay)}; ${variant_list[*]}; $rounds round(s)"
+  run_driver "$logs/driver-compress-$c.log" --job synthetic --cluster hosts --master "$master_url" \
+    --bound-master "$bound_url" --driver-host 198.18.0.2 --executor-class-path "$exec_cp" \
+    --arena-dir "$shm_base/hostA" --compress "$cmp" --links "$links" \
+    --link-command "$here/run-hosts.sh --internal-set-link $p $bound ${delay:--}" \
+    --configs "$variants" --records "$records" --partitions "$partitions" --rounds "$rounds" \
+    --executor-mb "$executor_mb" --out "$dir" || rc=$?
+  [ "$rc" = 0 ] || { echo "hosts: FAIL: the job failed with compress $c (exit $rc)" >&2; exit 1; }
 done
 set_link unshaped
 say "report"

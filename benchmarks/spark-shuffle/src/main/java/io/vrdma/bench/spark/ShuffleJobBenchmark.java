@@ -69,6 +69,9 @@ public final class ShuffleJobBenchmark {
       "    --arena-dir DIR           the co-resident hosts' /dev/shm as this JVM sees it (the arena is backed there",
       "                              before the first round)",
       "    --link TEXT               the link emulation, for the report (e.g. 10gbit)",
+      "    --links LIST              link emulations to time in each application, in turn (each variant's",
+      "                              application then lives for all rounds and links: start-ups are slow here)",
+      "    --link-command CMD        sets a link emulation: run as sh -c 'CMD <link>' before its jobs",
       "  --help            this text",
       "Targets: vrdma-shm wall <= 0.70 x stock and <= 1.05 x stock-hostlocal, CPU s/GB <= 0.6 x stock;",
       "         vrdma-tcp wall <= 1.0 x stock.",
@@ -94,7 +97,11 @@ public final class ShuffleJobBenchmark {
    * path, the co-resident hosts' /dev/shm as this JVM sees it, and the link emulation's name.
    */
   record Hosts(String master, String boundMaster, String driverHost, String executorClassPath, Path arenaDir,
-      String link) {}
+      String link, List<String> links, String linkCommand) {
+    Hosts withLink(String l) {
+      return new Hosts(master, boundMaster, driverHost, executorClassPath, arenaDir, l, links, linkCommand);
+    }
+  }
 
   /** One timed job. */
   /**
@@ -122,6 +129,8 @@ public final class ShuffleJobBenchmark {
     String executorClassPath = "";
     Path arenaDir = null;
     String link = "";
+    List<String> links = List.of();
+    String linkCommand = null;
     Flags f = new Flags(args);
     while (f.next()) {
       switch (f.flag()) {
@@ -140,6 +149,8 @@ public final class ShuffleJobBenchmark {
         case "--executor-class-path" -> executorClassPath = f.value();
         case "--arena-dir" -> arenaDir = f.path();
         case "--link" -> link = f.value();
+        case "--links" -> links = f.list();
+        case "--link-command" -> linkCommand = f.value();
         default -> throw f.unknown();
       }
     }
@@ -151,7 +162,10 @@ public final class ShuffleJobBenchmark {
       if (configs.contains("stock-hostlocal") && boundMaster == null) {
         throw f.bad("--cluster hosts with stock-hostlocal needs --bound-master");
       }
-      hosts = new Hosts(master, boundMaster, driverHost, executorClassPath, arenaDir, link);
+      if (!links.isEmpty() && linkCommand == null) {
+        throw f.bad("--links needs --link-command (the command that sets a link emulation, given its name)");
+      }
+      hosts = new Hosts(master, boundMaster, driverHost, executorClassPath, arenaDir, link, links, linkCommand);
     } else if (master != null || boundMaster != null || driverHost != null || arenaDir != null) {
       throw f.bad("--master, --bound-master, --driver-host and --arena-dir go with --cluster hosts");
     }
@@ -174,6 +188,9 @@ public final class ShuffleJobBenchmark {
       // outlives the run as a host's would (run-hosts.sh removes the hosts' folders at the end)
       if (o.configs().contains("vrdma-shm") && o.hosts().arenaDir() != null) {
         prepareArena(o.hosts().arenaDir().resolve(Path.of(HOSTS_ARENA).getFileName()), stderr);
+      }
+      if (!o.hosts().links().isEmpty()) {
+        return benchmarkLinks(o, stdout, stderr);
       }
       runRounds(o, Path.of(HOSTS_ARENA), results, stderr);
     } else {
@@ -209,6 +226,98 @@ public final class ShuffleJobBenchmark {
       }
     }
     return 0;
+  }
+
+  /**
+   * Separate hosts, several link emulations: one application per variant, living for every round and link (a
+   * standalone application's start-up costs tens of seconds on a busy 2-core machine); within it, each round
+   * times the job once per link, the links' order rotating per round. One markdown table per link, one CSV.
+   */
+  private static int benchmarkLinks(Options o, PrintStream stdout, PrintStream stderr) throws Exception {
+    List<String> links = o.hosts().links();
+    Map<String, Map<String, List<Round>>> byLink = new LinkedHashMap<>();
+    for (String l : links) {
+      Map<String, List<Round>> m = new LinkedHashMap<>();
+      o.configs().forEach(c -> m.put(c, new ArrayList<>()));
+      byLink.put(l, m);
+    }
+    String current = null;
+    try {
+      for (String c : o.configs()) {
+        JavaSparkContext sc = new JavaSparkContext(conf(o, c, Path.of(HOSTS_ARENA)));
+        try {
+          SparkVariants.MetricsListener listener = new SparkVariants.MetricsListener();
+          sc.sc().addSparkListener(listener);
+          SparkVariants.awaitExecutors(sc.sc(), 2, 300);
+          job(sc, Math.min(o.records(), 4L * o.partitions() * 256), o.valueBytes(), o.partitions()); // warm-up
+          for (int r = 0; r < o.rounds(); r++) {
+            for (int k = 0; k < links.size(); k++) {
+              String l = links.get((k + r) % links.size());
+              if (!l.equals(current)) {
+                setLink(o.hosts().linkCommand(), l, stderr);
+                current = l;
+              }
+              Round round = timedJob(sc, listener, o, c);
+              byLink.get(l).get(c).add(round);
+              log(stderr, "round " + (r + 1) + " link " + l, c, round);
+            }
+          }
+        } finally {
+          sc.stop();
+        }
+      }
+    } finally {
+      if (current != null && !current.equals(links.get(0))) {
+        setLink(o.hosts().linkCommand(), links.get(0), stderr);
+      }
+    }
+    long checksum = byLink.values().iterator().next().values().iterator().next().get(0).checksum();
+    StringBuilder md = new StringBuilder();
+    StringBuilder csv = new StringBuilder();
+    for (Map.Entry<String, Map<String, List<Round>>> e : byLink.entrySet()) {
+      for (Map.Entry<String, List<Round>> ce : e.getValue().entrySet()) {
+        for (Round round : ce.getValue()) {
+          if (round.checksum() != checksum) {
+            stderr.printf(Locale.ROOT, "error: checksum of %s at link %s %016x differs from %016x%n", ce.getKey(),
+                e.getKey(), round.checksum(), checksum);
+            return 1;
+          }
+        }
+      }
+      Options lo = new Options(o.records(), o.valueBytes(), o.partitions(), o.rounds(), o.configs(), o.executorMb(),
+          o.out(), o.compress(), o.hosts().withLink(e.getKey()));
+      md.append(report(lo, e.getValue(), checksum)).append('\n');
+      String rows = csv(lo, e.getValue());
+      csv.append(csv.length() == 0 ? rows : rows.substring(rows.indexOf('\n') + 1));
+    }
+    stdout.print(md);
+    Files.createDirectories(o.out());
+    Files.writeString(o.out().resolve(REPORT_MD), md, StandardCharsets.UTF_8);
+    Files.writeString(o.out().resolve(REPORT_CSV), csv, StandardCharsets.UTF_8);
+    for (String line : md.toString().split("\n")) {
+      if (line.startsWith("| ") && line.endsWith("| no |")) {
+        stdout.println("MISSED: " + line);
+      }
+    }
+    return 0;
+  }
+
+  /** Runs {@code sh -c '<command> <link>'} and waits; a failure to set the link fails the run. */
+  static void setLink(String command, String link, PrintStream stderr) throws Exception {
+    Process p = new ProcessBuilder("sh", "-c", command + " " + link).redirectErrorStream(true).start();
+    String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+    if (p.waitFor() != 0) {
+      throw new IllegalStateException("setting link " + link + " failed: " + output);
+    }
+    stderr.println("link emulation: " + link + (output.isEmpty() ? "" : " (" + output + ")"));
+  }
+
+  private static void log(PrintStream stderr, String what, String c, Round round) {
+    stderr.printf(Locale.ROOT, "%s %s: %.2f s, executor process CPU %.2f s (tasks %.2f s), shuffle"
+        + " written %d B, read %d B (remote %d B; tier shm %d B, tcp %d B), checksum %016x%n", what, c,
+        round.wallSeconds(), round.processCpuNanos() / 1e9, round.taskCpuNanos() / 1e9,
+        round.shuffleWritten(), round.shuffleRead(), round.remoteRead(), round.shmBytes(), round.tcpBytes(),
+        round.checksum());
   }
 
   private static void runRounds(Options o, Path arena, Map<String, List<Round>> results, PrintStream stderr)
@@ -275,6 +384,16 @@ public final class ShuffleJobBenchmark {
       SparkVariants.awaitExecutors(sc.sc(), 2, o.hosts() == null ? 120 : 300);
       // warm-up: a small shuffle through the same code, untimed
       job(sc, Math.min(o.records(), 4L * o.partitions() * 256), o.valueBytes(), o.partitions());
+      return timedJob(sc, listener, o, config);
+    } finally {
+      sc.stop();
+    }
+  }
+
+  /** One timed job in a running application (after its warm-up). */
+  static Round timedJob(JavaSparkContext sc, SparkVariants.MetricsListener listener, Options o, String config)
+      throws Exception {
+    {
       sc.sc().listenerBus().waitUntilEmpty();
       listener.reset();
 
@@ -294,8 +413,6 @@ public final class ShuffleJobBenchmark {
       long tcp = endpoint == null ? 0 : endpoint.total("bytes.tcp");
       return new Round(wall, processCpu, listener.cpuNanos.get(), listener.shuffleWritten.get(),
           listener.shuffleRead.get(), listener.remoteRead.get(), checksum, shm, tcp);
-    } finally {
-      sc.stop();
     }
   }
 
