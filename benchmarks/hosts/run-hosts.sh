@@ -351,6 +351,25 @@ if [ "$smoke" = 1 ]; then
 fi
 
 # --- the benchmark: each link speed, each compression setting -----------------------------------------------------
+# What each link emulation gives: one TCP stream from worker 1 to worker 2 (LinkProbe.java, single-file launch)
+probe_link() {
+  local link="$1" mb=500 result
+  [ "$link" = 1gbit ] && mb=125
+  ip netns exec "${p}w2" java "$here/LinkProbe.java" receive 198.18.0.12 7999 > "$logs/probe-receive.log" 2>&1 &
+  local receiver=$!
+  if result="$(ip netns exec "${p}w1" java "$here/LinkProbe.java" send 198.18.0.12 7999 "$mb" 2>&1)"; then
+    echo "$link: $result"
+  else
+    echo "$link: probe failed: $(echo "$result" | tail -1)"
+  fi
+  wait "$receiver" 2>/dev/null || true
+}
+: > "$out/link-probe.txt"
+for link in "${link_list[@]}"; do
+  set_link "$link"
+  probe_link "$link" | tee -a "$out/link-probe.txt" >&2
+done
+
 # One driver run per compression setting (spark.shuffle.compress is fixed when an executor starts); inside it one
 # application per variant times every link in turn, calling back here to change the qdiscs between jobs.
 rc=0

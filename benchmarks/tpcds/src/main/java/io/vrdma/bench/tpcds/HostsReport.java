@@ -159,6 +159,12 @@ final class HostsReport {
         + " standalone cluster of separate hosts (Linux network namespaces, veth + bridge, 198.18.0.0/15): two"
         + " executors of one core on two worker hosts; the bound runs both executors on one host sharing local"
         + " dirs. Wall seconds of the job: median [min–max] over the rounds.%n", first.records()));
+    Path probe = o.in().resolve("link-probe.txt");
+    if (Files.isRegularFile(probe)) {
+      // what each emulation gave one TCP stream between the worker hosts (run-hosts.sh, LinkProbe.java)
+      md.append(String.format(Locale.ROOT, "%nOne TCP stream worker 1 → worker 2 per link emulation: %s.%n",
+          String.join("; ", Files.readAllLines(probe))));
+    }
     for (Map.Entry<String, Map<String, Map<String, List<Row>>>> ce : g.entrySet()) {
       String compress = ce.getKey();
       Set<String> checksums = new LinkedHashSet<>();
@@ -242,6 +248,7 @@ final class HostsReport {
     chart.getStyler().setDefaultSeriesRenderStyle(CategorySeries.CategorySeriesRenderStyle.Line);
     chart.getStyler().setLegendPosition(Styler.LegendPosition.InsideNE);
     chart.getStyler().setYAxisMin(0.0);
+    chart.getStyler().setOverlapped(true); // a line per variant through the link categories, not side-by-side bars
     Set<String> variants = new LinkedHashSet<>();
     byLink.values().forEach(m -> variants.addAll(m.keySet()));
     for (String v : VARIANT_ORDER.stream().filter(variants::contains).collect(Collectors.toList())) {
