@@ -233,7 +233,7 @@ opens="$(grep -- '--add-opens' "$args_file" | head -1)"
 IFS=: read -r -a cp_entries <<< "$cp_line"
 for e in "${cp_entries[@]}"; do
   # Spark and its dependencies only; our modules reach the executors as the shaded plugin jar
-  case "$e" in "$root"/*) continue ;; esac
+  case "$e" in "$root"/*|*/io/vrdma/*) continue ;; esac
   [ -f "$e" ] && ln -sf "$e" "$spark_home/jars/$(basename "$e")"
 done
 say "SPARK_HOME $spark_home: $(ls "$spark_home/jars" | wc -l) jars (Spark $(ls "$spark_home/jars" | grep -o 'spark-core_2.12-[0-9.]*' | head -1 | sed 's/spark-core_2.12-//; s/\.$//'))"
