@@ -134,7 +134,7 @@ args_file="$root/benchmarks/tpcds/target/tpcds.args"
 plugin="$root/shuffle-manager/target/vrdma-shuffle-manager-plugin.jar"
 if [ "${SKIP_MVN:-0}" != 1 ]; then
   say "building the plugin and the runner (mvn package, no tests)"
-  (cd "$root" && mvn -B -ntp -q -DskipTests package -pl shuffle-manager,benchmarks/tpcds -am) >&2
+  (cd "$root" && mvn -B -ntp -q -Dstyle.color=never -DskipTests package -pl shuffle-manager,benchmarks/tpcds -am) >&2
 fi
 job_jar="$(ls "$root"/benchmarks/spark-shuffle/target/vrdma-spark-shuffle-bench-*-job.jar 2>/dev/null | head -1 || true)"
 for f in "$args_file" "$plugin" "$job_jar"; do
@@ -183,7 +183,7 @@ cleanup() {
   exit "$rc"
 }
 trap cleanup EXIT
-trap 'echo "hosts: interrupted" >&2; exit 1' INT TERM
+trap 'echo "hosts: FAIL: interrupted (cleaning up)" >&2; exit 1' INT TERM
 
 # --- namespaces, veths, bridge ------------------------------------------------------------------------------------
 # ns_exec <ns> <host's shm dir or -> <command...>: in the namespace, with that folder as /dev/shm (a mount
@@ -317,7 +317,15 @@ exec_cp="$plugin:$job_jar"
 # driver itself maps no arena (only executors start the transport).
 run_driver() {
   local log="$1"; shift
-  ns_exec "${p}ctl" - env SPARK_LOCAL_IP=198.18.0.2 java @"$args_file" "$@" 2> >(tee "$log" >&2)
+  ns_exec "${p}ctl" - env SPARK_LOCAL_IP=198.18.0.2 java @"$args_file" "$@" 2> >(tee "$log" >&2) &
+  wait_child $!
+}
+# wait_child <pid>: its exit status. In the background and waited for, because bash runs a trap (INT, TERM: the
+# clean-up) only once a foreground command has ended, and a driver can run for many minutes.
+wait_child() {
+  local rc=0
+  wait "$1" || rc=$?
+  return "$rc"
 }
 
 if [ "$smoke" = 1 ]; then
@@ -333,7 +341,8 @@ if [ "$smoke" = 1 ]; then
     -Dspark.shuffle.vrdma.transport.shm.arenaBytes=256m \
     -cp "$plugin:$job_jar:$spark_home/conf:$spark_home/jars/*" io.vrdma.bench.spark.ClusterShuffleCheck \
     --records "$records" --partitions "$partitions" --expect-tier shm --wait-s "$start_timeout" \
-    > "$logs/smoke-driver.out" 2> "$logs/smoke-driver.log" || rc=$?
+    > "$logs/smoke-driver.out" 2> "$logs/smoke-driver.log" &
+  wait_child $! || rc=$?
   grep -E '^(stock|vrdma|CHECK|RESULT)' "$logs/smoke-driver.out" | sed 's/^/  /' >&2 || true
   if [ "$rc" != 0 ] || ! grep -q '^RESULT PASS' "$logs/smoke-driver.out"; then
     tail -30 "$logs/smoke-driver.log" >&2
