@@ -255,14 +255,15 @@ daemon_cp="$spark_home/conf:$spark_home/jars/*"
 opens_words=($opens)
 
 pids=()
-# start_daemon <ns> <shm dir> <log> <env...> -- <java main and args...>
+# start_daemon <ns> <shm dir> <log> <env...> -- <java main and args...>: master and workers get light JVMs (C1 only,
+# serial GC): they do little work and share the two cores with the executors they serve
 start_daemon() {
   local ns="$1" shm="$2" log="$3"; shift 3
   local envs=()
   while [ "$1" != -- ]; do envs+=("$1"); shift; done
   shift
   ns_exec "$ns" "$shm" env SPARK_HOME="$spark_home" SPARK_SCALA_VERSION=2.12 "${envs[@]}" \
-    java -Xmx512m "${opens_words[@]}" -cp "$daemon_cp" "$@" > "$log" 2>&1 &
+    java -Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 "${opens_words[@]}" -cp "$daemon_cp" "$@" > "$log" 2>&1 &
   pids+=($!)
 }
 # wait_for <log> <pattern> <what>

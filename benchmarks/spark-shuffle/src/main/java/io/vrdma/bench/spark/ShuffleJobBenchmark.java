@@ -1,5 +1,6 @@
 package io.vrdma.bench.spark;
 
+import io.vrdma.bench.cli.BadFlag;
 import io.vrdma.bench.cli.Cli;
 import io.vrdma.bench.cli.Flags;
 import io.vrdma.spark.VrdmaDriverEndpoint;
@@ -157,17 +158,17 @@ public final class ShuffleJobBenchmark {
     Hosts hosts = null;
     if (cluster.equals("hosts")) {
       if (master == null || driverHost == null) {
-        throw f.bad("--cluster hosts needs --master and --driver-host (benchmarks/hosts/run-hosts.sh gives them)");
+        throw new BadFlag("--cluster hosts needs --master and --driver-host (benchmarks/hosts/run-hosts.sh gives them)");
       }
       if (configs.contains("stock-hostlocal") && boundMaster == null) {
-        throw f.bad("--cluster hosts with stock-hostlocal needs --bound-master");
+        throw new BadFlag("--cluster hosts with stock-hostlocal needs --bound-master");
       }
       if (!links.isEmpty() && linkCommand == null) {
-        throw f.bad("--links needs --link-command (the command that sets a link emulation, given its name)");
+        throw new BadFlag("--links needs --link-command (the command that sets a link emulation, given its name)");
       }
       hosts = new Hosts(master, boundMaster, driverHost, executorClassPath, arenaDir, link, links, linkCommand);
     } else if (master != null || boundMaster != null || driverHost != null || arenaDir != null) {
-      throw f.bad("--master, --bound-master, --driver-host and --arena-dir go with --cluster hosts");
+      throw new BadFlag("--master, --bound-master, --driver-host and --arena-dir go with --cluster hosts");
     }
     return f.helpRequested() ? null : new Options(records, valueBytes, partitions, rounds, configs, executorMb, out,
         compress, hosts);
