@@ -24,7 +24,9 @@
 # Flags: --link LIST (unshaped,25gbit,10gbit,1gbit; default all), --delay D (netem delay per veth, e.g. 0.1ms),
 #   --compress LIST (on,off; default on,off), --variants LIST (default stock,vrdma-shm,vrdma-tcp,stock-hostlocal),
 #   --records N (default 500000 x 1 KiB), --partitions N (8), --rounds N (2), --executor-mb N (2048),
-#   --out DIR (benchmark-results/hosts), --keep-logs, --help.
+#   --out DIR (benchmark-results/hosts), --help;
+#   --job tpcds: the TPC-DS main job instead (one run per link, reports in <out>/tpcds-<link>/), with --scale SF
+#   (default 0.1) and --queries LIST (the runner's default set); --rounds, --variants, --executor-mb apply.
 # Environment: SKIP_MVN=1 uses the jars already built; START_TIMEOUT_S (default 240) for master and workers.
 # Exit: 0 when the jobs ran (missed targets are MISSED lines), 1 when a job failed or results differ, 2 for bad
 # flags, 3 with "NOT RUN: <why>" when namespaces cannot be made here (not root, no iproute2, ...).
@@ -81,7 +83,9 @@ rounds=2
 executor_mb=2048
 out="$root/benchmark-results/hosts"
 smoke=0
-keep_logs=0
+job=synthetic
+scale=0.1
+queries=""
 start_timeout="${START_TIMEOUT_S:-240}"
 need() { [ $# -ge 2 ] && [ -n "$2" ] || bad_flag "$1 needs a value"; }
 posint() { [[ "$2" =~ ^[1-9][0-9]*$ ]] || bad_flag "$1 must be a positive integer, not '$2'"; }
@@ -98,7 +102,10 @@ while [ $# -gt 0 ]; do
     --executor-mb) need "$@"; posint "$@"; executor_mb="$2"; shift 2 ;;
     --out) need "$@"; out="$(mkdir -p "$2" && cd "$2" && pwd)"; shift 2 ;;
     --smoke) smoke=1; shift ;;
-    --keep-logs) keep_logs=1; shift ;;
+    --job) need "$@"; case "$2" in synthetic|tpcds) job="$2" ;; *) bad_flag "--job must be synthetic or tpcds, not '$2'" ;; esac
+      shift 2 ;;
+    --scale) need "$@"; [[ "$2" =~ ^[0-9]*\.?[0-9]+$ ]] || bad_flag "--scale must be a number, not '$2'"; scale="$2"; shift 2 ;;
+    --queries) need "$@"; queries="$2"; shift 2 ;;
     --help|-h) usage; exit 0 ;;
     *) bad_flag "unknown flag $1" ;;
   esac
@@ -290,22 +297,30 @@ start_daemon "${p}ctl" "$shm_base/ctl" "$logs/master.log" SPARK_LOCAL_IP=198.18.
   org.apache.spark.deploy.master.Master --host 198.18.0.2 --port 7078 --webui-port 8081
 wait_for "$logs/master.log" "I have been elected leader" "the master"
 [ "$bound" = 1 ] && wait_for "$logs/master-bound.log" "I have been elected leader" "the bound's master"
-worker_mb=$(( executor_mb + 512 ))
-# worker <ns> <name> <address> <host's shm> <local dir> <master>
+# one executor per application on each worker; TPC-DS keeps one application per variant alive for the whole run,
+# so the two worker hosts then hold one executor of each (the bound's workers only the bound's)
+slots=1
+if [ "$job" = tpcds ] && [ "$smoke" = 0 ]; then
+  slots=0
+  for v in "${variant_list[@]}"; do [ "$v" != stock-hostlocal ] && slots=$(( slots + 1 )); done
+  [ "$slots" -ge 1 ] || slots=1
+fi
+worker_mb=$(( (executor_mb + 512) * slots ))
+# worker <ns> <name> <address> <host's shm> <local dir> <master> <cores: one per executor it will hold>
 worker() {
   local ns="$p$1" name="$2" addr="$3" shm="$4" local_dir="$5" master="$6"
   mkdir -p "$local_dir" "$work/$name/work"
   start_daemon "$ns" "$shm" "$logs/$name.log" SPARK_LOCAL_IP="$addr" SPARK_LOCAL_DIRS="$local_dir" -- \
-    org.apache.spark.deploy.worker.Worker --host "$addr" --work-dir "$work/$name/work" --cores 1 \
-    --memory "${worker_mb}m" "$master"
+    org.apache.spark.deploy.worker.Worker --host "$addr" --work-dir "$work/$name/work" --cores "$7" \
+    --memory "$(( (executor_mb + 512) * $7 ))m" "$master"
 }
 # w1 and w2: separate hosts (own local dirs), co-resident VMs (one /dev/shm, hostA)
-worker w1 worker1 198.18.0.11 "$shm_base/hostA" "$work/worker1/local" "$master_url"
-worker w2 worker2 198.18.0.12 "$shm_base/hostA" "$work/worker2/local" "$master_url"
+worker w1 worker1 198.18.0.11 "$shm_base/hostA" "$work/worker1/local" "$master_url" "$slots"
+worker w2 worker2 198.18.0.12 "$shm_base/hostA" "$work/worker2/local" "$master_url" "$slots"
 if [ "$bound" = 1 ]; then
   # the bound: one host, two workers, one local dir, so each reducer reads the other's files from disk
-  worker b bound1 198.18.0.21 "$shm_base/hostB" "$work/bound/local" "$bound_url"
-  worker b bound2 198.18.0.21 "$shm_base/hostB" "$work/bound/local" "$bound_url"
+  worker b bound1 198.18.0.21 "$shm_base/hostB" "$work/bound/local" "$bound_url" 1
+  worker b bound2 198.18.0.21 "$shm_base/hostB" "$work/bound/local" "$bound_url" 1
 fi
 for w in worker1 worker2 $([ "$bound" = 1 ] && echo bound1 bound2); do
   wait_for "$logs/$w.log" "Successfully registered with master" "$w"
@@ -379,6 +394,23 @@ for link in "${link_list[@]}"; do
   set_link "$link"
   probe_link "$link" | tee -a "$out/link-probe.txt" >&2
 done
+
+if [ "$job" = tpcds ]; then
+  # the main job's runner, once per link (its applications live for the whole run; the links change between runs)
+  for link in "${link_list[@]}"; do
+    set_link "$link"
+    say "TPC-DS sf$scale at link $link${delay:+ (delay $delay)}: ${variant_list[*]}; $rounds round(s)"
+    rc=0
+    run_driver "$logs/driver-tpcds-$link.log" --cluster hosts --master "$master_url" --bound-master "$bound_url" \
+      --driver-host 198.18.0.2 --executor-class-path "$exec_cp" --variants "$variants" --scale "$scale" \
+      ${queries:+--queries "$queries"} --rounds "$rounds" --executor-mb "$executor_mb" --driver-mb 1024 \
+      --out "$out/tpcds-$link" || rc=$?
+    [ "$rc" = 0 ] || { echo "hosts: FAIL: TPC-DS failed at link $link (exit $rc)" >&2; exit 1; }
+  done
+  set_link unshaped
+  say "done: $out/tpcds-<link>/tpcds-report.md"
+  exit 0
+fi
 
 # One driver run per compression setting (spark.shuffle.compress is fixed when an executor starts); inside it one
 # application per variant times every link in turn, calling back here to change the qdiscs between jobs.
