@@ -230,6 +230,10 @@ add_host w2 198.18.0.12
 [ "$bound" = 1 ] && add_host b 198.18.0.21
 # the bridge must not wait out STP's listening/learning before forwarding
 ip -n "${p}sw" link set br0 type bridge stp_state 0 forward_delay 0 2>/dev/null || true
+if [ -n "$delay" ] && ! err="$(tc -n "${p}ctl" qdisc add dev eth0 root netem delay "$delay" 2>&1)"; then
+  not_run "--delay needs tc's netem qdisc, which this kernel does not offer ($err; module sch_netem)"
+fi
+tc -n "${p}ctl" qdisc del dev eth0 root 2>/dev/null || true
 say "namespaces ${namespaces[*]} up (bridge in ${p}sw; 198.18.0.0/24)"
 
 # --- Spark: SPARK_HOME of links to the Maven-resolved jars ----------------------------------------------------------
