@@ -16,6 +16,27 @@ import java.util.Locale;
 public final class LinkProbe {
   private LinkProbe() {}
 
+  /**
+   * Connects, retrying for up to a minute: the receiver's JVM compiles this file before it listens, which takes
+   * seconds on a busy machine. A socket whose connect failed is closed, so each attempt takes a new one.
+   */
+  static Socket connect(InetSocketAddress at) throws Exception {
+    long deadline = System.nanoTime() + 60_000_000_000L;
+    while (true) {
+      Socket s = new Socket();
+      try {
+        s.connect(at, 5000);
+        return s;
+      } catch (java.io.IOException e) {
+        s.close();
+        if (System.nanoTime() > deadline) {
+          throw e;
+        }
+        Thread.sleep(200);
+      }
+    }
+  }
+
   public static void main(String[] args) throws Exception {
     if (args.length < 3) {
       System.err.println("usage: LinkProbe receive <address> <port> | send <address> <port> <MB>");
@@ -27,6 +48,7 @@ public final class LinkProbe {
       try (ServerSocket server = new ServerSocket()) {
         server.setReuseAddress(true);
         server.bind(at);
+        server.setSoTimeout(120_000); // never wait forever for a sender that gave up
         System.out.println("listening");
         System.out.flush();
         try (Socket s = server.accept(); InputStream in = s.getInputStream(); OutputStream out = s.getOutputStream()) {
@@ -42,18 +64,7 @@ public final class LinkProbe {
       return;
     }
     long bytes = Long.parseLong(args[3]) * 1_000_000L;
-    try (Socket s = new Socket()) {
-      for (int attempt = 0; ; attempt++) {
-        try {
-          s.connect(at, 5000);
-          break;
-        } catch (java.io.IOException e) {
-          if (attempt > 50) {
-            throw e;
-          }
-          Thread.sleep(100); // the receiver's JVM may still be starting
-        }
-      }
+    try (Socket s = connect(at)) {
       OutputStream out = s.getOutputStream();
       long start = System.nanoTime();
       for (long sent = 0; sent < bytes; sent += buf.length) {
