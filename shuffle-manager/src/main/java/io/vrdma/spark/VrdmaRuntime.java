@@ -77,7 +77,14 @@ public final class VrdmaRuntime implements AutoCloseable {
           + " encrypted transfer", executorId, wire.reasons());
     }
     this.remoteThroughSpark = wire.encryptionRequired() && secret == null;
-    Map<String, String> settings = wire.apply(pluginConf.layerSettings());
+    Map<String, String> settings = new HashMap<>(wire.apply(pluginConf.layerSettings()));
+    String host = settings.get(TransportConf.HOST.name());
+    if ((host == null || host.isEmpty()) && env.blockManager() != null && env.blockManager().blockManagerId() != null) {
+      // listen and advertise where Spark's own block manager does (SPARK_LOCAL_IP, spark.driver.host, the
+      // worker's --host): the host name can resolve to a loopback address (Debian's 127.0.1.1 line in /etc/hosts,
+      // a network namespace), which peers on other hosts cannot reach
+      settings.put(TransportConf.HOST.name(), env.blockManager().blockManagerId().host());
+    }
     this.node = TransportNode.start(TransportConf.fromMap(settings));
     BlockConf blockConf = BlockConf.fromMap(settings);
     this.server = new BlockServer(node, blockConf, authenticate);

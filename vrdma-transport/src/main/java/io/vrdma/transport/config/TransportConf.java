@@ -24,7 +24,8 @@ public final class TransportConf {
       "Tiers this node may use, in order of preference. For each peer the first tier that both sides"
           + " advertise is chosen. A single tier forces it: connecting to a peer that lacks it fails.");
   public static final ConfigKey<String> HOST = ConfigKey.string(PREFIX + "host", "",
-      "Address this node listens on and advertises to peers. Empty: the address of the local host name.");
+      "Address this node listens on and advertises to peers. Empty: the address of the local host name; in"
+          + " Spark, the address of the executor's block manager (where Spark's own transfer listens).");
   public static final ConfigKey<Long> PORT = ConfigKey.size(PREFIX + "port", "0",
       "TCP port of the node's control (and tcp-tier) server. 0 picks a free port.");
   public static final ConfigKey<Long> CONNECT_TIMEOUT = ConfigKey.millis(PREFIX + "connectTimeout", "10s",

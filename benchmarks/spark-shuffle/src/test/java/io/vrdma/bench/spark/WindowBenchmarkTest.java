@@ -30,7 +30,7 @@ class WindowBenchmarkTest {
     long remote = written / 2;
     long shm = (long) (remote * shmShare);
     ShuffleJobBenchmark.Round job = new ShuffleJobBenchmark.Round(wall, (long) (wall * 1.5e9), (long) (wall * 1e9),
-        written, written, remote, 42);
+        written, written, remote, 42, shm, remote - shm);
     return new WindowBenchmark.Measure(job, shm, remote - shm, 0, 3, rssMib * MIB, shmPeak, shmPeak + MIB, false);
   }
 

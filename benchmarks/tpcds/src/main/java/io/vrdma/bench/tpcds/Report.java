@@ -80,7 +80,8 @@ final class Report {
     List<String> others = vs.stream().filter(v -> !v.equals(BASE)).collect(Collectors.toList());
     StringBuilder md = new StringBuilder();
     md.append(String.format(Locale.ROOT, "TPC-DS sf%s (io.trino.tpcds 1.4, Parquet) on Spark 3.5.9"
-        + " local-cluster[2,1,%d],"
+        + (o.hosts() == null ? " local-cluster[2,1,%d]," : " standalone, separate hosts (network namespaces),"
+            + " 2 executors of 1 core and %d MB,")
         + " AQE on, spark.sql.shuffle.partitions=%d; %d timed round(s) after %d warm-up, median seconds per query;"
         + " variants interleaved query by query.%n%n", TpcdsBenchmark.scaleText(o.scale()), o.executorMb(),
         o.shufflePartitions(), o.rounds(), o.warmup()));

@@ -42,7 +42,7 @@ import java.util.stream.Collectors;
 public final class TpcdsBenchmark {
   static final List<String> DEFAULT_VARIANTS = List.of("stock", "vrdma-shm", "vrdma-tcp");
   /** What {@code --job} takes. */
-  private static final List<String> JOBS = List.of("tpcds", "synthetic", "window");
+  private static final List<String> JOBS = List.of("tpcds", "synthetic", "window", "hosts-report");
 
   private static final String USAGE = String.join("\n",
       "usage: java @benchmarks/tpcds/target/tpcds.args [flags]",
@@ -68,6 +68,10 @@ public final class TpcdsBenchmark {
       "  --job tpcds|synthetic|window  synthetic: the ~1 GB shuffle job of benchmarks/spark-shuffle instead;",
       "                         window: that job larger and smaller than the shm arena (WindowBenchmark); the",
       "                         flags after it are that job's (--job window --help lists them); must come first",
+      "  --job hosts-report     the report of benchmarks/hosts/run-hosts.sh (--job hosts-report --help)",
+      "  --cluster local|hosts  hosts: a standalone cluster of separate hosts that benchmarks/hosts/run-hosts.sh",
+      "                         starts (--job tpcds) and describes with --master URL, --bound-master URL (for",
+      "                         stock-hostlocal), --driver-host IP, --executor-class-path CP (default local)",
       "  --help                 this text",
       "Targets: total time of vrdma-shm <= 0.90 x stock; no query of vrdma-shm slower than 1.05 x stock.",
       "Exit 0 whatever the timings (MISSED lines name missed targets), 2 for bad flags or missing data,",
@@ -82,7 +86,30 @@ public final class TpcdsBenchmark {
   /** Parsed flags. {@code data} is null unless {@code --data} was given. */
   record Options(double scale, List<String> queries, boolean allQueries, int rounds, int warmup,
       List<String> variants, Path cache, Path data, int genThreads, int executorMb, int driverMb,
-      int shufflePartitions, String arena, Path out) {
+      int shufflePartitions, String arena, Path out, Map<String, String> hosts) {
+    Options(double scale, List<String> queries, boolean allQueries, int rounds, int warmup,
+        List<String> variants, Path cache, Path data, int genThreads, int executorMb, int driverMb,
+        int shufflePartitions, String arena, Path out) {
+      this(scale, queries, allQueries, rounds, warmup, variants, cache, data, genThreads, executorMb, driverMb,
+          shufflePartitions, arena, out, null);
+    }
+
+    /**
+     * The Spark settings that put {@code variant}'s application on the separate-hosts cluster (null: local-
+     * cluster): the bound on its own master (two workers on one host), the others on the two worker hosts, one
+     * core per executor, two executors, the arena at the path the workers' hosts share.
+     */
+    String hostSettings(String variant) {
+      if (hosts == null) {
+        return null;
+      }
+      return String.join("|", "spark.master=" + (variant.equals("stock-hostlocal") ? hosts.get("bound-master")
+              : hosts.get("master")),
+          "spark.driver.host=" + hosts.get("driver-host"), "spark.driver.bindAddress=" + hosts.get("driver-host"),
+          "spark.executor.memory=" + executorMb + "m", "spark.executor.cores=1", "spark.cores.max=2",
+          "spark.executor.extraClassPath=" + hosts.get("executor-class-path"),
+          "spark.shuffle.vrdma.transport.shm.arenaPath=/dev/shm/vrdma-arena");
+    }
     /** Where the data is read from: {@code --data}, else the cache folder of the scale factor. */
     Path dataDir() {
       return data != null ? data : cache.resolve(TpcdsData.scaleName(scale));
@@ -105,6 +132,8 @@ public final class TpcdsBenchmark {
     int shufflePartitions = 200;
     String arena = SparkVariants.BENCH_ARENA_BYTES;
     Path out = Path.of("benchmark-results", "tpcds");
+    String cluster = "local";
+    Map<String, String> hosts = new LinkedHashMap<>();
     Flags f = new Flags(args);
     while (f.next()) {
       switch (f.flag()) {
@@ -141,15 +170,35 @@ public final class TpcdsBenchmark {
           }
         }
         case "--out" -> out = f.path();
+        case "--cluster" -> cluster = f.oneOf(List.of("local", "hosts"));
+        case "--master", "--bound-master", "--driver-host", "--executor-class-path" -> {
+          String name = f.flag().substring(2);
+          String value = f.value();
+          if (value.contains("|")) {
+            throw f.bad("must not contain |: " + value);
+          }
+          hosts.put(name, value);
+        }
         case "--job" -> {
           String job = f.value();
-          throw f.bad(JOBS.contains(job) ? "must come first" : "must be tpcds, synthetic or window, not " + job);
+          throw f.bad(JOBS.contains(job) ? "must come first" : "must be tpcds, synthetic, window or hosts-report, not " + job);
         }
         default -> throw f.unknown();
       }
     }
+    if (cluster.equals("hosts")) {
+      if (!hosts.containsKey("master") || !hosts.containsKey("driver-host")) {
+        throw new BadFlag("--cluster hosts needs --master and --driver-host (benchmarks/hosts/run-hosts.sh gives them)");
+      }
+      if (variants.contains("stock-hostlocal") && !hosts.containsKey("bound-master")) {
+        throw new BadFlag("--cluster hosts with stock-hostlocal needs --bound-master");
+      }
+      hosts.putIfAbsent("executor-class-path", "");
+    } else if (!hosts.isEmpty()) {
+      throw new BadFlag("--master, --bound-master, --driver-host and --executor-class-path go with --cluster hosts");
+    }
     return f.helpRequested() ? null : new Options(scale, queries, all, rounds, warmup, variants, cache, data,
-        genThreads, executorMb, driverMb, shufflePartitions, arena, out);
+        genThreads, executorMb, driverMb, shufflePartitions, arena, out, cluster.equals("hosts") ? hosts : null);
   }
 
   /** Runs the benchmark (or, with {@code --job synthetic} or {@code --job window} first, that shuffle job); returns the exit code. */
@@ -161,6 +210,9 @@ public final class TpcdsBenchmark {
       }
       if (args[1].equals("window")) {
         return WindowBenchmark.run(rest, stdout, stderr);
+      }
+      if (args[1].equals("hosts-report")) {
+        return HostsReport.run(rest, stdout, stderr);
       }
       args = rest;
     }
@@ -216,13 +268,18 @@ public final class TpcdsBenchmark {
     long startAll = System.nanoTime();
     ExecutorService starter = Executors.newFixedThreadPool(o.variants().size());
     try {
-      stderr.printf(Locale.ROOT, "starting %d Spark applications on local-cluster[2,1,%d] (%s); logs in %s%n",
-          o.variants().size(), o.executorMb(), String.join(", ", o.variants()), logs);
+      stderr.printf(Locale.ROOT, "starting %d Spark applications on %s (%s); logs in %s%n",
+          o.variants().size(), o.hosts() == null ? "local-cluster[2,1," + o.executorMb() + "]"
+              : "the separate-hosts cluster " + o.hosts().get("master"), String.join(", ", o.variants()), logs);
       List<Future<?>> ready = new ArrayList<>();
       for (String v : o.variants()) {
-        VariantProcess p = VariantProcess.start(v, o.driverMb(), List.of(v, dataDir.toAbsolutePath().toString(),
+        List<String> driverArgs = new ArrayList<>(List.of(v, dataDir.toAbsolutePath().toString(),
             Integer.toString(o.executorMb()), Integer.toString(o.shufflePartitions()), o.arena(),
-            String.join(",", tables)), logs.resolve(v + ".log"));
+            String.join(",", tables)));
+        if (o.hostSettings(v) != null) {
+          driverArgs.add(o.hostSettings(v));
+        }
+        VariantProcess p = VariantProcess.start(v, o.driverMb(), driverArgs, logs.resolve(v + ".log"));
         drivers.add(p);
         ready.add(starter.submit(() -> {
           p.awaitReady();

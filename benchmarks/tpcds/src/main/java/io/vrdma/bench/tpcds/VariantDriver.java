@@ -46,9 +46,9 @@ public final class VariantDriver {
     // the protocol owns the real standard output; stray prints (Spark's, ours) go to standard error
     PrintStream protocol = new PrintStream(new FileOutputStream(FileDescriptor.out), true, StandardCharsets.UTF_8);
     System.setOut(System.err);
-    if (args.length != 6) {
+    if (args.length != 6 && args.length != 7) {
       protocol.println("FAIL - usage: VariantDriver <variant> <data dir> <executor MB> <shuffle partitions>"
-          + " <arena size> <tables>");
+          + " <arena size> <tables> [spark settings k=v|k=v... (separate-hosts cluster)]");
       System.exit(2);
     }
     String variant = args[0];
@@ -58,8 +58,12 @@ public final class VariantDriver {
     String arenaBytes = args[4];
     List<String> tables = Arrays.asList(args[5].split(","));
 
-    SparkVariants.prepareSparkHome();
-    Path arena = Path.of("/dev/shm", "vrdma-tpcds-" + UUID.randomUUID());
+    boolean hosts = args.length == 7;
+    if (!hosts) {
+      SparkVariants.prepareSparkHome();
+    }
+    // on the separate-hosts cluster the arena is the workers' hosts' own (their /dev/shm), not this JVM's
+    Path arena = hosts ? Path.of("/dev/shm/vrdma-arena") : Path.of("/dev/shm", "vrdma-tpcds-" + UUID.randomUUID());
     SparkConf conf = new SparkConf()
         .setMaster("local-cluster[2,1," + executorMb + "]")
         .setAppName("vrdma-tpcds-" + variant)
@@ -69,11 +73,17 @@ public final class VariantDriver {
         .set("spark.sql.datetime.java8API.enabled", "true")
         .set("spark.sql.session.timeZone", "UTC");
     SparkVariants.apply(conf, variant, arena, arenaBytes);
+    if (hosts) {
+      for (String kv : args[6].split("\\|")) {
+        int eq = kv.indexOf('=');
+        conf.set(kv.substring(0, eq), kv.substring(eq + 1));
+      }
+    }
     SparkSession spark = SparkSession.builder().config(conf).getOrCreate();
     try {
       SparkVariants.MetricsListener listener = new SparkVariants.MetricsListener();
       spark.sparkContext().addSparkListener(listener);
-      SparkVariants.awaitExecutors(spark.sparkContext(), 2, 180);
+      SparkVariants.awaitExecutors(spark.sparkContext(), 2, hosts ? 300 : 180);
       for (String t : tables) {
         if (!t.isEmpty()) {
           Dataset<Row> df = spark.read().parquet(data.resolve(t).toString());
@@ -106,7 +116,9 @@ public final class VariantDriver {
       }
     } finally {
       spark.stop();
-      Files.deleteIfExists(arena);
+      if (!hosts) {
+        Files.deleteIfExists(arena);
+      }
     }
   }
 

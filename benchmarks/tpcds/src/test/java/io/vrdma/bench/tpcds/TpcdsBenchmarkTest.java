@@ -115,7 +115,9 @@ class TpcdsBenchmarkTest {
     for (String[] args : new String[][] {{"--scale", "0"}, {"--scale", "x"}, {"--queries", "q999"},
         {"--variants", "nope"}, {"--bogus", "1"}, {"--rounds"}, {"--rounds", "0"}, {"--arena", "lots"},
         {"--data", dir.resolve("nope").toString()}, {"--data", empty.toString(), "--queries", "q3"},
-        {"--job", "x"}, {"--rounds", "1", "--job", "synthetic"}, {"--job", "synthetic", "--records", "x"}}) {
+        {"--job", "x"}, {"--rounds", "1", "--job", "synthetic"}, {"--job", "synthetic", "--records", "x"},
+        {"--cluster", "hosts"}, {"--master", "spark://198.18.0.2:7077"}, {"--cluster", "elsewhere"},
+        {"--job", "synthetic", "--cluster", "hosts"}, {"--job", "hosts-report"}}) {
       Run r = run(args);
       assertEquals(2, r.exit(), String.join(" ", args) + ": " + r.err());
       String err = r.err().strip();
@@ -132,6 +134,19 @@ class TpcdsBenchmarkTest {
         "--help")) {
       assertTrue(r.out().contains("  " + flag + " "), flag + " not in\n" + r.out());
     }
+  }
+
+  @Test
+  void hostsClusterPutsTheBoundOnItsOwnMasterAndTheArenaInTheHostsShm() throws Exception {
+    TpcdsBenchmark.Options o = TpcdsBenchmark.parse(new String[] {"--cluster", "hosts", "--master",
+        "spark://198.18.0.2:7077", "--bound-master", "spark://198.18.0.2:7078", "--driver-host", "198.18.0.2",
+        "--executor-class-path", "/p.jar", "--variants", "stock,stock-hostlocal", "--executor-mb", "1024"});
+    assertTrue(o.hostSettings("stock").startsWith("spark.master=spark://198.18.0.2:7077|"), o.hostSettings("stock"));
+    assertTrue(o.hostSettings("stock-hostlocal").startsWith("spark.master=spark://198.18.0.2:7078|"));
+    assertTrue(o.hostSettings("stock").contains("|spark.executor.memory=1024m|"));
+    assertTrue(o.hostSettings("stock").contains("|spark.shuffle.vrdma.transport.shm.arenaPath=/dev/shm/vrdma-arena"));
+    assertEquals(null, TpcdsBenchmark.parse(new String[] {"--help"}));
+    assertEquals(null, TpcdsBenchmark.parse(new String[] {}).hostSettings("stock"));
   }
 
   @Test
