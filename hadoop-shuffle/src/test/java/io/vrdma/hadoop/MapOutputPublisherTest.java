@@ -9,8 +9,6 @@ import io.vrdma.block.BlockConf;
 import io.vrdma.block.BlockException.AuthenticationException;
 import io.vrdma.block.BlockException.BlockNotFoundException;
 import io.vrdma.block.client.BlockClient;
-import io.vrdma.block.client.BlockFetchListener;
-import io.vrdma.block.client.FetchedBlock;
 import io.vrdma.transport.TransportNode;
 import io.vrdma.transport.config.TransportConf;
 import java.io.IOException;
@@ -21,7 +19,6 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.io.Text;
@@ -122,26 +119,7 @@ class MapOutputPublisherTest {
 
   /** Fetches blocks: id → bytes, or → the failure. */
   private Map<String, Object> fetch(String namespace, byte[] key, List<String> ids) throws Exception {
-    Map<String, Object> got = new ConcurrentHashMap<>();
-    client.fetch("127.0.0.1", port, namespace, key, ids, new BlockFetchListener() {
-      @Override
-      public void onBlockFetchSuccess(String blockId, FetchedBlock block) {
-        try (block) {
-          ByteBuffer b = block.nioByteBuffer();
-          byte[] bytes = new byte[b.remaining()];
-          b.get(bytes);
-          got.put(blockId, bytes);
-        } catch (IOException e) {
-          got.put(blockId, e);
-        }
-      }
-
-      @Override
-      public void onBlockFetchFailure(String blockId, Throwable cause) {
-        got.put(blockId, cause);
-      }
-    }).get(30, TimeUnit.SECONDS);
-    return got;
+    return BlockFetches.bytesOrFailures(client, port, namespace, key, ids);
   }
 
   /** Fetches until the scanner has published the blocks. */

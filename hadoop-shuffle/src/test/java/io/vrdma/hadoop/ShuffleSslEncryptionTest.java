@@ -11,8 +11,6 @@ import io.vrdma.block.BlockConf;
 import io.vrdma.block.BlockException.AuthenticationException;
 import io.vrdma.block.BlockException.BlockNotFoundException;
 import io.vrdma.block.client.BlockClient;
-import io.vrdma.block.client.BlockFetchListener;
-import io.vrdma.block.client.FetchedBlock;
 import io.vrdma.transport.TransportNode;
 import io.vrdma.transport.config.TransportConf;
 import io.vrdma.transport.testing.CapturingRelay;
@@ -25,7 +23,6 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.io.Text;
@@ -158,25 +155,6 @@ class ShuffleSslEncryptionTest {
   }
 
   private Map<String, Object> fetch(BlockClient client, int port, List<String> ids) throws Exception {
-    Map<String, Object> got = new ConcurrentHashMap<>();
-    client.fetch("127.0.0.1", port, BlockIds.namespace(job), secret, ids, new BlockFetchListener() {
-      @Override
-      public void onBlockFetchSuccess(String blockId, FetchedBlock block) {
-        try (block) {
-          ByteBuffer b = block.nioByteBuffer();
-          byte[] bytes = new byte[b.remaining()];
-          b.get(bytes);
-          got.put(blockId, bytes);
-        } catch (IOException e) {
-          got.put(blockId, e);
-        }
-      }
-
-      @Override
-      public void onBlockFetchFailure(String blockId, Throwable cause) {
-        got.put(blockId, cause);
-      }
-    }).get(30, TimeUnit.SECONDS);
-    return got;
+    return BlockFetches.bytesOrFailures(client, port, BlockIds.namespace(job), secret, ids);
   }
 }
