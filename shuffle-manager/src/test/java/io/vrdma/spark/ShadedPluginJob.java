@@ -28,6 +28,7 @@ public final class ShadedPluginJob {
     Path arena = LocalCluster.arenaPath();
     SparkConf conf = LocalCluster.conf("shaded-plugin-jar", arena);
     int n = 20_000;
+    int status;
     try (JavaSparkContext sc = LocalCluster.start(conf)) {
       List<Tuple2<Integer, Long>> rows = sc.parallelize(IntStream.range(0, n).boxed().collect(Collectors.toList()), 4)
           .mapToPair(i -> new Tuple2<>(i % 100, (long) i))
@@ -50,9 +51,11 @@ public final class ShadedPluginJob {
       for (String startUp : LocalCluster.executorLogLines(sc.sc().applicationId(), START_UP_LINE)) {
         System.out.println("startUp." + line++ + "=" + startUp);
       }
-      System.exit(correct ? 0 : 1);
+      status = correct ? 0 : 1;
     } finally {
       Files.deleteIfExists(arena);
     }
+    // only now: System.exit inside the try would skip the finally and leave the arena in /dev/shm
+    System.exit(status);
   }
 }
