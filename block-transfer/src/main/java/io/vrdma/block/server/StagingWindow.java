@@ -10,7 +10,6 @@ import io.vrdma.transport.TransportException;
 import io.vrdma.transport.TransportException.ResourceFullException;
 import io.vrdma.transport.TransportNode;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.EnumMap;
