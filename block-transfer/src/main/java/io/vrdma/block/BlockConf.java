@@ -54,7 +54,16 @@ public final class BlockConf {
   public static final ConfigKey<Long> LOCATE_BATCH = ConfigKey.size(PREFIX + "locateBatch", "1024",
       "Block ids per locate request (one round trip each).");
   public static final ConfigKey<String> SPILL_DIR = ConfigKey.string(PREFIX + "spillDir", "",
-      "Where a block larger than the largest pooled buffer is assembled as a file. Empty: java.io.tmpdir.");
+      "Where a block larger than the largest pooled buffer is assembled as a file: comma-separated directories,"
+          + " used in turn. The engines set it to their own local dirs (Spark's block manager dirs, YARN's container"
+          + " dirs); empty: java.io.tmpdir.");
+  public static final ConfigKey<Long> CLIENT_MAX_RUN_BYTES = ConfigKey.size(PREFIX + "client.maxRunBytes", "2m",
+      "Client: blocks asked for together that lie back to back on the peer (the contiguous reduce partitions of one"
+          + " map output) are staged and read as one run of at most this many bytes (and at most one pooled"
+          + " buffer), then cut into blocks: one read instead of one per block. 0 reads every block alone.");
+  public static final ConfigKey<Long> CLIENT_THREADS = ConfigKey.size(PREFIX + "client.threads", "2",
+      "Client: threads that handle locate answers and read completions (checksums, cutting runs into blocks,"
+          + " spill files, delivery to the engine); the transport's event loops only move bytes.");
 
   private static final List<ConfigKey<?>> ALL_KEYS = ConfigSection.keysDeclaredIn(BlockConf.class);
 

@@ -49,4 +49,16 @@ public class BlockException extends TransportException {
       super(message);
     }
   }
+
+  /**
+   * The peer was declared gone (its executor was removed): its blocks fail at once, without connect attempts or
+   * retries, so the engine's own recovery (Spark's FetchFailed) starts as soon as with stock shuffle.
+   */
+  public static final class PeerGoneException extends BlockException {
+    private static final long serialVersionUID = 1L;
+
+    public PeerGoneException(String message) {
+      super(message);
+    }
+  }
 }

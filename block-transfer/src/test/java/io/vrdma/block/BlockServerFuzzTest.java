@@ -9,7 +9,6 @@ import io.vrdma.block.client.BlockClient;
 import io.vrdma.block.client.BlockFetchListener;
 import io.vrdma.block.client.FetchedBlock;
 import io.vrdma.block.protocol.Messages;
-import io.vrdma.block.protocol.Messages.Location;
 import io.vrdma.block.protocol.SecretProof;
 import io.vrdma.block.server.BlockServer;
 import io.vrdma.transport.NodeAdvertisement;
@@ -333,15 +332,15 @@ class BlockServerFuzzTest {
         authenticate(ch, p);
         b.clear();
         List<String> ids = List.copyOf(p.blocks.keySet());
-        frame(b, Frames.REQUEST, 4, bytes(Messages.locate(p.namespace, Tier.TCP, ids)));
+        frame(b, Frames.REQUEST, 4, bytes(Messages.locate(p.namespace, Tier.TCP, 1 << 20, ids)));
         send(ch, b.flip());
-        List<Location> locations;
+        Messages.LocateAnswer locations;
         try {
           locations = Messages.decodeLocateAnswer(await(ch, 4), ids.size());
         } catch (io.vrdma.transport.TransportException e) {
           throw new AssertionError("bad LOCATE answer: " + e.getMessage() + "; " + replay, e);
         }
-        RegionDescriptor d = locations.get(0).placements().get(Tier.TCP).region();
+        RegionDescriptor d = locations.runOf(locations.blocks().get(0)).placements().get(Tier.TCP).region();
         p.key = d.key();
         p.regionLength = d.length();
       }
@@ -466,7 +465,7 @@ class BlockServerFuzzTest {
         for (int j = 0; j < n; j++) {
           ids.add(rnd.nextInt(3) == 0 ? "missing_" + rnd.nextInt(1_000_000) : known.get(rnd.nextInt(known.size())));
         }
-        request(Messages.locate(p.namespace, Tier.TCP, ids));
+        request(Messages.locate(p.namespace, Tier.TCP, 1 << 20, ids));
         return;
       }
       if (kind < 8) {
@@ -512,7 +511,7 @@ class BlockServerFuzzTest {
         }
         case 3 -> {
           count("frame longer than it claims / truncated");
-          byte[] payload = bytes(Messages.locate(p.namespace, Tier.TCP, List.copyOf(p.blocks.keySet())));
+          byte[] payload = bytes(Messages.locate(p.namespace, Tier.TCP, 1 << 20, List.copyOf(p.blocks.keySet())));
           out.putInt(Frames.HEADER_AFTER_LENGTH + payload.length + 1 + rnd.nextInt(MAX_FRAME - payload.length - 100));
           out.put(Frames.REQUEST).putLong(id()).put(payload, 0, rnd.nextInt(payload.length + 1));
           framesInBatch++;
@@ -521,7 +520,7 @@ class BlockServerFuzzTest {
         case 4 -> {
           count("bit-flipped frame");
           int at = out.position();
-          request(rnd.nextBoolean() ? Messages.locate(p.namespace, Tier.TCP, List.copyOf(p.blocks.keySet()))
+          request(rnd.nextBoolean() ? Messages.locate(p.namespace, Tier.TCP, 1 << 20, List.copyOf(p.blocks.keySet()))
               : Messages.authChallenge(p.namespace));
           int length = out.position() - at;
           for (int k = 1 + rnd.nextInt(3); k > 0; k--) {
@@ -596,7 +595,7 @@ class BlockServerFuzzTest {
         }
         case 10 -> {
           count("stray bytes after a block message");
-          ByteBuffer m = rnd.nextBoolean() ? Messages.locate(p.namespace, Tier.TCP, List.of("shuffle_0_0_0"))
+          ByteBuffer m = rnd.nextBoolean() ? Messages.locate(p.namespace, Tier.TCP, 1 << 20, List.of("shuffle_0_0_0"))
               : Messages.authChallenge(p.namespace);
           ByteBuffer longer = ByteBuffer.allocate(m.remaining() + 1 + rnd.nextInt(100)).put(m);
           while (longer.hasRemaining()) {
@@ -621,7 +620,7 @@ class BlockServerFuzzTest {
               // with authentication on: a namespace this connection has not proven; off: a challenge
               // for a namespace without a secret
               Published other = proven == null ? p : published.get(published.get(0) == proven ? 1 : 0);
-              request(authenticate ? Messages.locate(other.namespace, Tier.TCP, List.of("shuffle_0_0_0"))
+              request(authenticate ? Messages.locate(other.namespace, Tier.TCP, 1 << 20, List.of("shuffle_0_0_0"))
                   : Messages.authChallenge(p.namespace));
             }
           }

@@ -101,6 +101,7 @@ class BlockTransferAcrossProcessesTest {
     slowClient.put(TransportConf.FAULT_TIER.name(), "shm");
     slowClient.put(TransportConf.FAULT_DELAY.name(), "10ms");
     slowClient.put(BlockConf.MAX_REQUESTS_IN_FLIGHT_PER_PEER.name(), "2");
+    slowClient.put(BlockConf.CLIENT_MAX_RUN_BYTES.name(), "0"); // one slow read per block: the death comes mid-fetch
     try (TransportNode node = TransportNode.start(TransportConf.fromMap(slowClient));
         BlockClient client = new BlockClient(node, BlockConf.fromMap(slowClient))) {
       List<String> ids = new ArrayList<>();

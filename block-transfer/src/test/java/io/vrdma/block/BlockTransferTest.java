@@ -193,7 +193,9 @@ class BlockTransferTest {
 
   @Test
   void failingShmReadsFallBackToTcpWithoutTheCallerNoticing() throws Exception {
-    Map<String, String> faulty = Map.of(TransportConf.FAULT_TIER.name(), "shm", TransportConf.FAULT_FAIL_EVERY.name(), "2");
+    // one read per block, so that every other block's read fails
+    Map<String, String> faulty = Map.of(TransportConf.FAULT_TIER.name(), "shm", TransportConf.FAULT_FAIL_EVERY.name(), "2",
+        BlockConf.CLIENT_MAX_RUN_BYTES.name(), "0");
     long[] sizes = new long[40];
     java.util.Arrays.fill(sizes, 50_000);
     try (BlockFixture f = BlockFixture.forTier(dir, Tier.SHM, faulty)) {
@@ -211,8 +213,9 @@ class BlockTransferTest {
   @Test
   void corruptBlocksAreNeverDeliveredAndARefetchRepairsAOneOffCorruption() throws Exception {
     long[] sizes = {10_000, 20_000, 30_000, 40_000};
+    // one read per block: the fault corrupts one byte of each read
     Map<String, String> alwaysCorrupt = Map.of(TransportConf.FAULT_TIER.name(), "tcp",
-        TransportConf.FAULT_CORRUPT_EVERY.name(), "1");
+        TransportConf.FAULT_CORRUPT_EVERY.name(), "1", BlockConf.CLIENT_MAX_RUN_BYTES.name(), "0");
     try (BlockFixture f = BlockFixture.forTier(dir, Tier.TCP, alwaysCorrupt)) {
       f.server.createNamespace(NS, null);
       List<String> ids = f.publish(NS, "b", 3, sizes);
@@ -222,8 +225,10 @@ class BlockTransferTest {
       ids.forEach(id -> assertInstanceOf(CorruptBlockException.class, c.failures.get(id)));
       assertEquals(4, f.client.metrics().corruptRefetches());
     }
+    // reads one at a time: the third (b2) is corrupt, the refetch of b2 is the fifth and intact
     Map<String, String> everyOther = Map.of(TransportConf.FAULT_TIER.name(), "tcp",
-        TransportConf.FAULT_CORRUPT_EVERY.name(), "2", BlockConf.MAX_REQUESTS_IN_FLIGHT.name(), "1");
+        TransportConf.FAULT_CORRUPT_EVERY.name(), "3", BlockConf.MAX_REQUESTS_IN_FLIGHT.name(), "1",
+        BlockConf.CLIENT_MAX_RUN_BYTES.name(), "0");
     try (BlockFixture f = BlockFixture.forTier(dir, Tier.TCP, everyOther)) {
       f.server.createNamespace(NS, null);
       List<String> ids = f.publish(NS, "b", 3, sizes);

@@ -153,6 +153,11 @@ public class VrdmaShuffle<K, V> implements ShuffleConsumerPlugin<K, V>, Exceptio
     if (client == null && clientFailure == null) {
       Map<String, String> settings = HadoopWireSecurity.layerSettings(jobConf);
       settings.put(TransportConf.PORT.name(), "0");
+      String[] localDirs = jobConf.getTrimmedStrings(org.apache.hadoop.mapreduce.MRConfig.LOCAL_DIR);
+      if (settings.getOrDefault(BlockConf.SPILL_DIR.name(), "").isEmpty() && localDirs.length > 0) {
+        // large map outputs are assembled in the container's own local dirs, which YARN deletes with the container
+        settings.put(BlockConf.SPILL_DIR.name(), String.join(",", localDirs));
+      }
       try {
         node = TransportNode.start(TransportConf.fromMap(settings));
         client = new BlockClient(node, BlockConf.fromMap(settings));

@@ -2,6 +2,7 @@ package io.vrdma.spark;
 
 import io.vrdma.block.client.BlockFetchListener;
 import io.vrdma.block.client.FetchedBlock;
+import io.vrdma.block.client.FetchedBlocks;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -87,6 +88,41 @@ final class VrdmaBlockStoreClient extends BlockStoreClient {
       return;
     }
     BlockFetchListener adapter = new BlockFetchListener() {
+      /** A batch whose parts all came in this run is handed over as one block, without a copy. */
+      @Override
+      public void onRunFetched(List<String> ids, List<FetchedBlock> blocks) {
+        int i = 0;
+        while (i < ids.size()) {
+          Batch batch = batchOf.get(ids.get(i));
+          int end = i + 1;
+          while (batch != null && end < ids.size() && batchOf.get(ids.get(end)) == batch) {
+            end++;
+          }
+          java.util.Optional<FetchedBlock> joined = batch != null && batch.untouched() && end - i == batch.size()
+              ? FetchedBlocks.joinInPlace(batch.id, blocks.subList(i, end)) : java.util.Optional.empty();
+          if (joined.isPresent() && batch.takeWhole()) {
+            blocks.subList(i, end).forEach(FetchedBlock::release);
+            deliver(batch.id, joined.get());
+            runtime.countBatch();
+          } else {
+            joined.ifPresent(FetchedBlock::release);
+            for (int k = i; k < end; k++) {
+              onBlockFetchSuccess(ids.get(k), blocks.get(k));
+            }
+          }
+          i = end;
+        }
+      }
+
+      private void deliver(String id, FetchedBlock block) {
+        ManagedBuffer buffer = new FetchedManagedBuffer(block);
+        try {
+          listener.onBlockFetchSuccess(id, buffer);
+        } finally {
+          buffer.release();
+        }
+      }
+
       @Override
       public void onBlockFetchSuccess(String blockId, FetchedBlock block) {
         Batch batch = batchOf.get(blockId);
@@ -96,12 +132,7 @@ final class VrdmaBlockStoreClient extends BlockStoreClient {
           }
           return;
         }
-        ManagedBuffer buffer = new FetchedManagedBuffer(block);
-        try {
-          listener.onBlockFetchSuccess(blockId, buffer);
-        } finally {
-          buffer.release();
-        }
+        deliver(blockId, block);
       }
 
       @Override
@@ -133,9 +164,11 @@ final class VrdmaBlockStoreClient extends BlockStoreClient {
 
   /**
    * A batch id ({@code shuffle_<s>_<m>_<start>_<end>}: contiguous reduce partitions of one map output, which Spark
-   * reads as one stream) fetched as its blocks: each part is copied out as it arrives and released at once (a
-   * staged part held until the last one came could keep the peer's window from staging that last one), then the
-   * parts are delivered concatenated in order; if one fails, the whole batch id goes through Spark, once.
+   * reads as one stream) fetched as its blocks. The peer serves them as one run (one read) when they fit one, and
+   * then the whole batch is handed over as one block, without a copy. Otherwise (the run limit or the window split
+   * it) each part is copied out as it arrives and released at once (a staged part held until the last one came
+   * could keep the peer's window from staging that last one), and the parts are delivered concatenated in order;
+   * if one fails, the whole batch id goes through Spark, once.
    */
   private static final class Batch {
     final String id;
@@ -149,6 +182,24 @@ final class VrdmaBlockStoreClient extends BlockStoreClient {
       this.start = start;
       this.parts = new byte[blocks][];
       this.missing = blocks;
+    }
+
+    int size() {
+      return parts.length;
+    }
+
+    /** Whether no part has arrived or failed yet. */
+    synchronized boolean untouched() {
+      return !failed && missing == parts.length;
+    }
+
+    /** Claims the whole batch for a delivery in one piece; false when a part came or failed meanwhile. */
+    synchronized boolean takeWhole() {
+      if (failed || missing != parts.length) {
+        return false;
+      }
+      missing = 0;
+      return true;
     }
 
     /**

@@ -85,6 +85,12 @@ public final class VrdmaRuntime implements AutoCloseable {
       // a network namespace), which peers on other hosts cannot reach
       settings.put(TransportConf.HOST.name(), env.blockManager().blockManagerId().host());
     }
+    if (settings.getOrDefault(BlockConf.SPILL_DIR.name(), "").isEmpty() && env.blockManager() != null) {
+      // blocks too large for a pooled buffer are assembled where Spark keeps its own shuffle files (spark.local.dir,
+      // the worker's dirs, YARN's container dirs), and go when Spark deletes those dirs
+      settings.put(BlockConf.SPILL_DIR.name(), java.util.Arrays.stream(env.blockManager().diskBlockManager().localDirs())
+          .map(d -> new java.io.File(d, "vrdma-spill").getPath()).collect(Collectors.joining(",")));
+    }
     this.node = TransportNode.start(TransportConf.fromMap(settings));
     BlockConf blockConf = BlockConf.fromMap(settings);
     this.server = new BlockServer(node, blockConf, authenticate);

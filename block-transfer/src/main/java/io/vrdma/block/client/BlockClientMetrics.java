@@ -17,6 +17,7 @@ public final class BlockClientMetrics {
   private final LongAdder corruptRefetches = new LongAdder();
   private final LongAdder failures = new LongAdder();
   private final LongAdder deferred = new LongAdder();
+  private final LongAdder poolWaits = new LongAdder();
 
   BlockClientMetrics() {
     for (Tier t : Tier.values()) {
@@ -44,6 +45,15 @@ public final class BlockClientMetrics {
 
   void failed() {
     failures.increment();
+  }
+
+  void waitedForPool() {
+    poolWaits.increment();
+  }
+
+  /** Times a read waited for a pooled receive buffer (back-pressure from the consumer, never a failure). */
+  public long poolWaits() {
+    return poolWaits.sum();
   }
 
   void deferred(int blocks) {

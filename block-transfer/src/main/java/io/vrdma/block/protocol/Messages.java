@@ -26,14 +26,21 @@ import java.util.Map;
  *                                            → [1] authenticated, or [2] authenticated and encrypted from the next
  *                                              byte on (the client sent its nonce, see {@link ChannelEncryption});
  *                                              a wrong proof closes the connection
- * LOCATE          [ns][byte tier][int n][id]×n
- *                                            → [int n] per block: [0] missing, [2] deferred (the window is full: ask again)
- *                                               or [1][long length][1|0][int crc32c][long lease][byte k]([descriptor][long offset])×k
+ * LOCATE          [ns][byte tier][int maxRunBytes][int n][id]×n
+ *                                            → [int r] runs: [long lease][long length][byte k]([descriptor][long offset])×k
+ *                                              [int n] per block: [0] missing, [2] deferred (the window is full: ask again)
+ *                                               or [1][int run][long offset in run][long length][1|0][int crc32c]
  * RELEASE         [int n][long lease]×n      → []
  * </pre>
  * Strings are {@code [short length][UTF-8]}. {@code tier} is the tier the reader will read with: on a tier that
  * stages ({@code shm}, {@code verbs}) the server places the blocks in its window and answers with a lease, which
  * the reader gives back with {@code RELEASE} once it is done with the bytes (lease 0: nothing to give back).
+ *
+ * <p>A <em>run</em> is a stretch of blocks asked for one after another that lie back to back in one file (the
+ * contiguous reduce partitions of one map output): the server stages it as one region under one lease and the
+ * reader reads it with one read, then cuts it into its blocks. So the region descriptors go once per run, each
+ * block is an index and an offset, and a map output's many small blocks cost one round trip, not one each. A run
+ * is at most {@code maxRunBytes} (what the reader can take in one receive buffer) unless it is a single block.
  */
 public final class Messages {
   public static final byte AUTH_CHALLENGE = 1;
@@ -67,8 +74,12 @@ public final class Messages {
   /** @param clientNonce the client's nonce when it asks to encrypt the connection, else null */
   public record AuthProof(String namespace, byte[] mac, byte[] clientNonce) implements NamespaceRequest {}
 
-  /** @param tier the tier the reader will read the blocks with */
-  public record Locate(String namespace, Tier tier, List<String> blockIds) implements NamespaceRequest {}
+  /**
+   * @param tier the tier the reader will read the blocks with
+   * @param maxRunBytes the largest run of several blocks the reader takes in one read
+   */
+  public record Locate(String namespace, Tier tier, int maxRunBytes, List<String> blockIds)
+      implements NamespaceRequest {}
 
   /** Gives back leases the connection holds. */
   public record Release(long[] leases) implements Request {}
@@ -77,27 +88,36 @@ public final class Messages {
   public record Placement(RegionDescriptor region, long offset) {}
 
   /**
-   * Where a located block lives: the same bytes on every tier the server has them on.
+   * Blocks that lie back to back, served as one region: the reader reads {@code length} bytes once.
    *
+   * @param lease what the reader gives back with RELEASE when done with the run's bytes; 0 when nothing was staged
+   * @param length the run's bytes
+   * @param placements per tier, the region and the run's first byte in it
+   */
+  public record Run(long lease, long length, Map<Tier, Placement> placements) {}
+
+  /**
+   * Where a located block lives: a stretch of one run of the answer.
+   *
+   * @param run the index of the block's run in {@link LocateAnswer#runs()}
+   * @param offset the block's first byte in its run
    * @param length the block's bytes
    * @param checksum CRC32C of the bytes, or null when the server computes none
-   * @param lease what the reader gives back with RELEASE when done with the bytes; 0 when nothing was staged
-   * @param placements per tier, the region and the block's offset in it
    */
-  public record Location(long length, Integer checksum, long lease, Map<Tier, Placement> placements) {
+  public record Location(int run, long offset, long length, Integer checksum) {
     /** A block the server could not place in its window yet: the reader asks for it again. */
-    public static final Location DEFERRED = new Location(-1, null, 0, Map.of());
+    public static final Location DEFERRED = new Location(-1, -1, -1, null);
 
     public boolean deferred() {
       return this == DEFERRED;
     }
+  }
 
-    public Location withLease(long id) {
-      return new Location(length, checksum, id, placements);
-    }
-
-    public Location withChecksum(Integer crc) {
-      return new Location(length, crc, lease, placements);
+  /** The answer to a LOCATE: its runs, and per id asked its location (null: not published). */
+  public record LocateAnswer(List<Run> runs, List<Location> blocks) {
+    /** The run a located block lies in. */
+    public Run runOf(Location location) {
+      return runs.get(location.run());
     }
   }
 
@@ -119,6 +139,10 @@ public final class Messages {
         case LOCATE -> {
           String ns = string(in, "namespace");
           Tier tier = tier(in.get());
+          int maxRunBytes = in.getInt();
+          if (maxRunBytes < 0) {
+            throw new MalformedMessageException("LOCATE with a run limit of " + maxRunBytes + " bytes");
+          }
           int n = in.getInt();
           if (n < 0 || n > MessagesLimits.MAX_BLOCKS_PER_LOCATE) {
             throw new MalformedMessageException("LOCATE of " + n + " blocks (limit "
@@ -131,7 +155,7 @@ public final class Messages {
           for (int i = 0; i < n; i++) {
             ids.add(string(in, "block id"));
           }
-          yield new Locate(ns, tier, ids);
+          yield new Locate(ns, tier, maxRunBytes, ids);
         }
         case RELEASE -> {
           int n = in.getInt();
@@ -181,49 +205,77 @@ public final class Messages {
     return b.flip();
   }
 
-  /** @param tier the tier the reader will read with: a staging tier gets the blocks placed in its window */
-  public static ByteBuffer locate(String namespace, Tier tier, List<String> blockIds) {
+  /**
+   * @param tier the tier the reader will read with: a staging tier gets the blocks placed in its window
+   * @param maxRunBytes the largest run of several blocks the reader reads at once
+   */
+  public static ByteBuffer locate(String namespace, Tier tier, int maxRunBytes, List<String> blockIds) {
     List<byte[]> encoded = new ArrayList<>(blockIds.size());
-    int size = 1 + 4;
+    int size = 1 + 4 + 4;
     for (String id : blockIds) {
       byte[] e = utf8(id);
       encoded.add(e);
       size += 2 + e.length;
     }
-    ByteBuffer b = message(LOCATE, namespace, size).put((byte) tier.ordinal()).putInt(blockIds.size());
+    ByteBuffer b = message(LOCATE, namespace, size).put((byte) tier.ordinal()).putInt(maxRunBytes)
+        .putInt(blockIds.size());
     for (byte[] e : encoded) {
       b.putShort((short) e.length).put(e);
     }
     return b.flip();
   }
 
-  /** Encodes the answer to a LOCATE: one entry per id asked, null for a missing block. */
-  public static ByteBuffer locateAnswer(List<Location> locations) {
-    int size = 4;
-    for (Location l : locations) {
-      size += 1 + (l == null || l.deferred() ? 0
-          : 8 + 1 + 4 + 8 + 1 + l.placements().size() * (RegionDescriptor.SERIALIZED_BYTES + 8));
+  /** Encodes the answer to a LOCATE. */
+  public static ByteBuffer locateAnswer(LocateAnswer answer) {
+    int size = 4 + 4;
+    for (Run r : answer.runs()) {
+      size += 8 + 8 + 1 + r.placements().size() * (RegionDescriptor.SERIALIZED_BYTES + 8);
     }
-    ByteBuffer b = ByteBuffer.allocate(size).putInt(locations.size());
-    for (Location l : locations) {
-      if (l == null || l.deferred()) {
-        b.put(l == null ? MISSING : DEFERRED);
-        continue;
-      }
-      b.put(LOCATED).putLong(l.length());
-      b.put((byte) (l.checksum() == null ? 0 : 1)).putInt(l.checksum() == null ? 0 : l.checksum());
-      b.putLong(l.lease()).put((byte) l.placements().size());
-      for (Placement p : l.placements().values()) {
+    for (Location l : answer.blocks()) {
+      size += 1 + (l == null || l.deferred() ? 0 : 4 + 8 + 8 + 1 + 4);
+    }
+    ByteBuffer b = ByteBuffer.allocate(size).putInt(answer.runs().size());
+    for (Run r : answer.runs()) {
+      b.putLong(r.lease()).putLong(r.length()).put((byte) r.placements().size());
+      for (Placement p : r.placements().values()) {
         p.region().writeTo(b);
         b.putLong(p.offset());
       }
     }
+    b.putInt(answer.blocks().size());
+    for (Location l : answer.blocks()) {
+      if (l == null || l.deferred()) {
+        b.put(l == null ? MISSING : DEFERRED);
+        continue;
+      }
+      b.put(LOCATED).putInt(l.run()).putLong(l.offset()).putLong(l.length());
+      b.put((byte) (l.checksum() == null ? 0 : 1)).putInt(l.checksum() == null ? 0 : l.checksum());
+    }
     return b.flip();
   }
 
-  /** Decodes the answer to a LOCATE of {@code expected} ids: null for a missing block. */
-  public static List<Location> decodeLocateAnswer(ByteBuffer in, int expected) throws TransportException {
+  /** Decodes the answer to a LOCATE of {@code expected} ids, checking every run index and offset against its run. */
+  public static LocateAnswer decodeLocateAnswer(ByteBuffer in, int expected) throws TransportException {
     try {
+      int r = in.getInt();
+      if (r < 0 || r > expected || r > in.remaining() / 17) {
+        throw new MalformedMessageException("LOCATE answer with " + r + " runs for " + expected + " ids");
+      }
+      List<Run> runs = new ArrayList<>(r);
+      for (int i = 0; i < r; i++) {
+        long lease = in.getLong();
+        long length = in.getLong();
+        int k = in.get() & 0xff;
+        Map<Tier, Placement> placements = new EnumMap<>(Tier.class);
+        for (int j = 0; j < k; j++) {
+          RegionDescriptor d = RegionDescriptor.readFrom(in);
+          placements.put(d.tier(), new Placement(d, in.getLong()));
+        }
+        if (length < 0) {
+          throw new MalformedMessageException("LOCATE answer run of " + length + " bytes");
+        }
+        runs.add(new Run(lease, length, placements));
+      }
       int n = in.getInt();
       if (n != expected) {
         throw new MalformedMessageException("LOCATE answer with " + n + " entries for " + expected + " ids");
@@ -238,19 +290,18 @@ public final class Messages {
           out.add(status == MISSING ? null : Location.DEFERRED);
           continue;
         }
+        int run = in.getInt();
+        long offset = in.getLong();
         long length = in.getLong();
         boolean hasCrc = in.get() != 0;
         int crc = in.getInt();
-        long lease = in.getLong();
-        int k = in.get() & 0xff;
-        Map<Tier, Placement> placements = new EnumMap<>(Tier.class);
-        for (int j = 0; j < k; j++) {
-          RegionDescriptor d = RegionDescriptor.readFrom(in);
-          placements.put(d.tier(), new Placement(d, in.getLong()));
+        if (run < 0 || run >= runs.size() || offset < 0 || length < 0 || offset + length > runs.get(run).length()) {
+          throw new MalformedMessageException("LOCATE answer block " + i + " at " + offset + "+" + length
+              + " outside its run " + run + " of " + runs.size());
         }
-        out.add(new Location(length, hasCrc ? crc : null, lease, placements));
+        out.add(new Location(run, offset, length, hasCrc ? crc : null));
       }
-      return out;
+      return new LocateAnswer(runs, out);
     } catch (BufferUnderflowException e) {
       throw new MalformedMessageException("truncated LOCATE answer");
     }

@@ -1,8 +1,10 @@
 package io.vrdma.block.server;
 
 import io.vrdma.block.BlockConf;
+import io.vrdma.block.protocol.Messages.LocateAnswer;
 import io.vrdma.block.protocol.Messages.Location;
 import io.vrdma.block.protocol.Messages.Placement;
+import io.vrdma.block.protocol.Messages.Run;
 import io.vrdma.transport.InboundConnection;
 import io.vrdma.transport.Registration;
 import io.vrdma.transport.Tier;
@@ -10,6 +12,7 @@ import io.vrdma.transport.TransportException;
 import io.vrdma.transport.TransportException.ResourceFullException;
 import io.vrdma.transport.TransportNode;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.EnumMap;
@@ -39,6 +42,9 @@ import org.slf4j.LoggerFactory;
  *
  * <h2>Rules</h2>
  * <ul>
+ *   <li>Blocks asked for one after another that lie back to back in one file form a <em>run</em> (up to the
+ *       reader's {@code maxRunBytes}): it is staged with one copy (or registration) under one lease, and read with
+ *       one read. A block is a run of its own when its neighbours are not asked for.
  *   <li>Requests are served in arrival order; a block that finds the window full waits (nobody behind it
  *       overtakes it) until a lease comes back or, for space other processes hold in a shared arena, a retry
  *       {@link #RETRY_MILLIS} later finds room.
@@ -129,8 +135,10 @@ final class StagingWindow implements AutoCloseable {
    * Answers a locate: for a staging tier, places the blocks (as many as the window takes) and leases them to the
    * peer; for the others, their in-place locations. Null entries of {@code blocks} are blocks not published.
    */
-  CompletableFuture<List<Location>> locate(InboundConnection peer, Tier tier, List<ServedBlock> blocks) {
-    Request request = new Request(peerState(peer), tier, blocks);
+  CompletableFuture<LocateAnswer> locate(InboundConnection peer, Tier tier, int maxRunBytes,
+      List<ServedBlock> blocks) {
+    long maxRun = stages(tier) ? Math.min(maxRunBytes, node.provider(tier).maxRegionBytes()) : maxRunBytes;
+    Request request = new Request(peerState(peer), tier, blocks, Math.min(maxRun, peerLimit(tier)));
     if (!stages(tier)) {
       stagers.execute(() -> request.answerInPlace(this));
       return request.answer;
@@ -166,7 +174,7 @@ final class StagingWindow implements AutoCloseable {
     List<Lease> done = new ArrayList<>();
     synchronized (lock) {
       for (Lease lease : List.copyOf(leases.values())) {
-        if (lease.block.namespace.equals(namespace)) {
+        if (lease.run.namespace().equals(namespace)) {
           done.add(take(lease));
         }
       }
@@ -184,8 +192,14 @@ final class StagingWindow implements AutoCloseable {
   /** Bytes staged right now, over all peers. */
   long bytesHeld() {
     synchronized (lock) {
-      return leases.values().stream().mapToLong(l -> l.block.length).sum();
+      return leases.values().stream().mapToLong(l -> l.run.length).sum();
     }
+  }
+
+  /** What one reader connection may hold staged on {@code tier}: the per-peer limit, at most half the window. */
+  private long peerLimit(Tier tier) {
+    return stages(tier) ? Math.min(maxBytesPerPeer, Math.max(1, node.provider(tier).windowBytes() / 2))
+        : Long.MAX_VALUE;
   }
 
   private PeerState peerState(InboundConnection peer) {
@@ -224,7 +238,7 @@ final class StagingWindow implements AutoCloseable {
   private Lease take(Lease lease) {
     leases.remove(lease.id);
     lease.peer.leases.remove(lease);
-    lease.peer.heldBytes -= lease.block.length;
+    lease.peer.heldBytes -= lease.run.length;
     full.remove(lease.tier);
     return lease;
   }
@@ -232,7 +246,7 @@ final class StagingWindow implements AutoCloseable {
   private void free(List<Lease> done) {
     for (Lease lease : done) {
       lease.registration.close();
-      onReleased.accept(lease.block, lease.registration);
+      onReleased.accept(lease.run.first(), lease.registration);
     }
     if (!done.isEmpty()) {
       drain();
@@ -252,7 +266,7 @@ final class StagingWindow implements AutoCloseable {
     if (!done.isEmpty()) {
       metrics.expired(done.size());
       LOG.warn("{} staged blocks not given back within {} ms (a reader stalled): taken back; first: {} held by {}",
-          done.size(), TimeUnit.NANOSECONDS.toMillis(leaseTimeoutNanos), done.get(0).block,
+          done.size(), TimeUnit.NANOSECONDS.toMillis(leaseTimeoutNanos), done.get(0).run,
           done.get(0).peer.connection.remoteAddress());
     }
     free(done);
@@ -313,7 +327,7 @@ final class StagingWindow implements AutoCloseable {
   }
 
   /**
-   * Must hold the lock. The next block to place, with its peer's credit reserved; requests that are complete,
+   * Must hold the lock. The next run to place, with its peer's credit reserved; requests that are complete,
    * or can go no further and have something to show, go to {@code answered}.
    */
   private Claim nextClaim(List<Request> answered) {
@@ -323,27 +337,25 @@ final class StagingWindow implements AutoCloseable {
       if (r.busy) {
         continue;
       }
-      while (r.next < r.blocks.size() && !r.needsPlacement(r.next, this)) {
+      while (r.next < r.groups.size() && !r.needsPlacement(r.groups.get(r.next), this)) {
         r.resolveWithoutStaging(r.next, this);
         r.next++;
       }
-      if (r.next == r.blocks.size()) {
+      if (r.next == r.groups.size()) {
         it.remove();
         answered.add(r);
         continue;
       }
-      ServedBlock block = r.blocks.get(r.next);
-      long peerLimit = Math.min(maxBytesPerPeer, Math.max(1, node.provider(r.tier).windowBytes() / 2));
-      boolean peerAtLimit = r.peer.heldBytes > 0 && r.peer.heldBytes + block.length > peerLimit;
+      Group group = r.groups.get(r.next);
+      boolean peerAtLimit = r.peer.heldBytes > 0 && r.peer.heldBytes + group.length > peerLimit(r.tier);
       if (peerAtLimit || full.contains(r.tier)) {
         if (!r.waited) {
           r.waited = true;
           metrics.waited();
         }
         if (r.staged > 0) {
-          r.deferRest();
           it.remove();
-          answered.add(r);
+          answered.add(r); // the groups not reached are answered as deferred
         } else if (now - r.arrived > waitNanos) {
           r.fallBackRest(this);
           it.remove();
@@ -352,29 +364,30 @@ final class StagingWindow implements AutoCloseable {
         continue;
       }
       r.busy = true;
-      r.peer.heldBytes += block.length;
-      return new Claim(r, r.next, block);
+      r.peer.heldBytes += group.length;
+      return new Claim(r, r.next, group);
     }
     return null;
   }
 
-  /** Places one block on the request's tier, outside the lock, then records the outcome under it. */
+  /** Places one run on the request's tier, outside the lock, then records the outcome under it. */
   private void stage(Claim claim) {
     Request r = claim.request;
-    ServedBlock block = claim.block;
+    Group group = claim.group;
     Registration registration = null;
-    Location location = null;
+    Run run = null;
+    Integer[] checksums = null;
     Throwable failure = null;
     try {
-      registration = node.register(block.source(), EnumSet.of(r.tier));
-      onStaged.accept(block, registration);
-      Integer crc = checksum ? block.checksum(registration.copy().orElse(null)) : null;
-      location = r.location(block, crc, registration);
+      registration = node.register(group.source(), EnumSet.of(r.tier));
+      onStaged.accept(group.first(), registration);
+      checksums = checksum ? group.checksums(registration.copy().orElse(null)) : null;
+      run = r.stagedRun(group, registration);
     } catch (IOException | RuntimeException e) {
       failure = e;
       if (registration != null) {
         registration.close();
-        onReleased.accept(block, registration);
+        onReleased.accept(group.first(), registration);
       }
     }
     boolean fullNow = failure instanceof ResourceFullException;
@@ -382,38 +395,38 @@ final class StagingWindow implements AutoCloseable {
     boolean keep;
     synchronized (lock) {
       r.busy = false;
-      r.peer.heldBytes -= block.length;
-      keep = location != null && !r.peer.closed && !closed;
+      r.peer.heldBytes -= group.length;
+      keep = run != null && !r.peer.closed && !closed;
       if (keep) {
-        lease = new Lease(nextLeaseId++, r.peer, r.tier, block, registration, System.nanoTime());
+        lease = new Lease(nextLeaseId++, r.peer, r.tier, group, registration, System.nanoTime());
         leases.put(lease.id, lease);
         r.peer.leases.add(lease);
-        r.peer.heldBytes += block.length;
-        r.answers.set(claim.index, location.withLease(lease.id));
+        r.peer.heldBytes += group.length;
+        r.answer(claim.index, new Run(lease.id, run.length(), run.placements()), checksums);
         r.staged++;
         r.next++;
       } else if (fullNow) {
         full.add(r.tier);
       } else if (failure != null) {
-        LOG.info("cannot stage {} on {} ({}); its tcp place is given instead", block, r.tier.configName(),
+        LOG.info("cannot stage {} on {} ({}); its tcp place is given instead", group, r.tier.configName(),
             failure.getMessage());
-        r.answers.set(claim.index, r.inPlaceLocation(block, this));
-        metrics.fellBack(1, block.length);
+        r.answer(claim.index, r.inPlaceRun(group), null);
+        metrics.fellBack(group.blocks(), group.length);
         r.next++;
       }
     }
-    if (location != null && !keep) {
+    if (run != null && !keep) {
       registration.close();
-      onReleased.accept(block, registration);
+      onReleased.accept(group.first(), registration);
     }
     if (keep) {
-      metrics.staged(block.length);
+      metrics.staged(group.length);
     }
   }
 
   private void logFallback(Request r, int blocks, long bytes, String why) {
     metrics.fellBack(blocks, bytes);
-    String namespace = r.blocks.stream().filter(b -> b != null).findFirst().map(b -> b.namespace).orElse("?");
+    String namespace = r.groups.isEmpty() ? "?" : r.groups.get(0).first().namespace;
     if (fallbackLogged.add(namespace)) {
       long window = node.provider(r.tier).windowBytes();
       LOG.info("{} window full for namespace {}: {} blocks ({} bytes) go over tcp ({}); window {} MiB, this node"
@@ -440,7 +453,7 @@ final class StagingWindow implements AutoCloseable {
     stagers.shutdownNow();
     for (Lease lease : done) {
       lease.registration.close();
-      onReleased.accept(lease.block, lease.registration);
+      onReleased.accept(lease.run.first(), lease.registration);
     }
   }
 
@@ -456,111 +469,193 @@ final class StagingWindow implements AutoCloseable {
     }
   }
 
-  private record Lease(long id, PeerState peer, Tier tier, ServedBlock block, Registration registration,
-      long granted) {}
+  private record Lease(long id, PeerState peer, Tier tier, Group run, Registration registration, long granted) {}
 
-  private record Claim(Request request, int index, ServedBlock block) {}
+  private record Claim(Request request, int index, Group group) {}
 
-  /** One locate request: its blocks in order, and the answer built so far. */
+  /**
+   * Blocks {@code [from, to)} of a request that lie back to back in one file: one run of the answer.
+   *
+   * @param start the first block's offset in the file
+   * @param length bytes from the first block's first byte to the last one's last
+   */
+  record Group(List<ServedBlock> all, int from, int to, long start, long length) {
+    ServedBlock first() {
+      return all.get(from);
+    }
+
+    int blocks() {
+      return to - from;
+    }
+
+    String namespace() {
+      return first().namespace;
+    }
+
+    io.vrdma.transport.RegionSource source() {
+      return io.vrdma.transport.RegionSource.fileSegment(first().file, start, length);
+    }
+
+    /** Each block's CRC32C, from the run's staged copy when the tier made one, else from the file. */
+    Integer[] checksums(ByteBuffer copy) throws IOException {
+      Integer[] out = new Integer[to - from];
+      for (int i = from; i < to; i++) {
+        ServedBlock b = all.get(i);
+        ByteBuffer slice = copy == null ? null : copy.duplicate()
+            .position((int) (b.fileOffset - start)).limit((int) (b.fileOffset - start + b.length)).slice();
+        out[i - from] = b.checksum(slice);
+      }
+      return out;
+    }
+
+    /**
+     * Cuts the blocks asked for into groups: a group grows while the next block asked for is published, follows
+     * the previous one in the same file and registration, and keeps the group within {@code maxRun} bytes.
+     */
+    static List<Group> plan(List<ServedBlock> blocks, long maxRun) {
+      List<Group> groups = new ArrayList<>();
+      int i = 0;
+      while (i < blocks.size()) {
+        ServedBlock first = blocks.get(i);
+        if (first == null) {
+          i++;
+          continue;
+        }
+        int j = i + 1;
+        long end = first.fileOffset + first.length;
+        while (j < blocks.size()) {
+          ServedBlock b = blocks.get(j);
+          if (b == null || !b.file.equals(first.file) || b.inPlace != first.inPlace || b.fileOffset != end
+              || end + b.length - first.fileOffset > maxRun) {
+            break;
+          }
+          end += b.length;
+          j++;
+        }
+        groups.add(new Group(blocks, i, j, first.fileOffset, end - first.fileOffset));
+        i = j;
+      }
+      return groups;
+    }
+
+    @Override
+    public String toString() {
+      return blocks() == 1 ? first().toString() : blocks() + " blocks from " + first() + " (" + length + " bytes)";
+    }
+  }
+
+  /** One locate request: its blocks in order, cut into groups, and the answer built so far. */
   private static final class Request {
     final PeerState peer;
     final Tier tier;
     final List<ServedBlock> blocks;
-    final List<Location> answers;
-    final CompletableFuture<List<Location>> answer = new CompletableFuture<>();
+    final List<Group> groups;
+    /** Per group, its run once answered (null: not reached, so its blocks are deferred). */
+    final Run[] runs;
+    final Integer[][] checksums;
+    final CompletableFuture<LocateAnswer> answer = new CompletableFuture<>();
     final long arrived = System.nanoTime();
     int next;
     int staged;
     boolean busy;
     boolean waited;
 
-    Request(PeerState peer, Tier tier, List<ServedBlock> blocks) {
+    Request(PeerState peer, Tier tier, List<ServedBlock> blocks, long maxRun) {
       this.peer = peer;
       this.tier = tier;
       this.blocks = blocks;
-      this.answers = new ArrayList<>(java.util.Collections.nCopies(blocks.size(), (Location) null));
+      this.groups = Group.plan(blocks, Math.max(1, maxRun));
+      this.runs = new Run[groups.size()];
+      this.checksums = new Integer[groups.size()][];
     }
 
-    /** Whether block {@code i} goes into the window: published, not empty, and no larger than the tier's largest region. */
-    boolean needsPlacement(int i, StagingWindow w) {
-      ServedBlock b = blocks.get(i);
-      return b != null && b.length > 0 && b.length <= w.node.provider(tier).maxRegionBytes();
+    /** Whether a group goes into the window: not empty, and no larger than the tier's largest region. */
+    boolean needsPlacement(Group g, StagingWindow w) {
+      return g.length > 0 && g.length <= w.node.provider(tier).maxRegionBytes();
     }
 
-    /** Answers block {@code i}, which {@link #needsPlacement} refused, without a window. */
+    void answer(int group, Run run, Integer[] crcs) {
+      runs[group] = run;
+      checksums[group] = crcs;
+    }
+
+    /** Answers group {@code i}, which {@link #needsPlacement} refused, without a window. */
     void resolveWithoutStaging(int i, StagingWindow w) {
-      ServedBlock b = blocks.get(i);
-      if (b == null) {
-        return; // not published: stays null
+      Group g = groups.get(i);
+      if (g.length > 0) {
+        w.logFallback(this, g.blocks(), g.length, "the block is larger than the largest region the window takes");
       }
-      if (b.length > 0) {
-        w.logFallback(this, 1, b.length, "the block is larger than the largest region the window takes");
-      }
-      answers.set(i, inPlaceLocation(b, w));
-    }
-
-    void deferRest() {
-      for (int i = next; i < blocks.size(); i++) {
-        answers.set(i, blocks.get(i) == null ? null : Location.DEFERRED);
-      }
+      answer(i, inPlaceRun(g), null);
     }
 
     void fallBackRest(StagingWindow w) {
       int count = 0;
       long bytes = 0;
-      for (int i = next; i < blocks.size(); i++) {
-        ServedBlock b = blocks.get(i);
-        if (b != null) {
-          answers.set(i, inPlaceLocation(b, w));
-          count++;
-          bytes += b.length;
-        }
+      for (int i = next; i < groups.size(); i++) {
+        Group g = groups.get(i);
+        answer(i, inPlaceRun(g), null);
+        count += g.blocks();
+        bytes += g.length;
       }
       w.logFallback(this, count, bytes, "no room within stage.wait");
     }
 
-    /**
-     * The block's place on the in-place tiers (tcp), with its checksum only when known: computing it reads the
-     * file, which {@link #complete} does outside the window's lock.
-     */
-    Location inPlaceLocation(ServedBlock b, StagingWindow w) {
+    /** The group's place on the in-place tiers (tcp). */
+    Run inPlaceRun(Group g) {
       Map<Tier, Placement> placements = new EnumMap<>(Tier.class);
-      if (b.inPlace != null) {
-        b.inPlace.descriptors().forEach((t, d) -> placements.put(t, new Placement(d, b.inPlaceOffset)));
+      ServedBlock first = g.first();
+      if (first.inPlace != null) {
+        first.inPlace.descriptors().forEach((t, d) -> placements.put(t, new Placement(d, first.inPlaceOffset)));
       }
-      return new Location(b.length, b.knownChecksum(), 0, placements);
+      return new Run(0, g.length, placements);
     }
 
-    /** The staged block's location: the staged region first, its in-place places for a fallback. */
-    Location location(ServedBlock b, Integer crc, Registration staged) {
+    /** The staged run: the staged region first, its in-place places for a fallback; the lease comes later. */
+    Run stagedRun(Group g, Registration staged) {
       Map<Tier, Placement> placements = new EnumMap<>(Tier.class);
       staged.descriptors().forEach((t, d) -> placements.put(t, new Placement(d, 0)));
-      if (b.inPlace != null) {
-        b.inPlace.descriptors().forEach((t, d) -> placements.putIfAbsent(t, new Placement(d, b.inPlaceOffset)));
+      ServedBlock first = g.first();
+      if (first.inPlace != null) {
+        first.inPlace.descriptors().forEach((t, d) -> placements.putIfAbsent(t,
+            new Placement(d, first.inPlaceOffset)));
       }
-      return new Location(b.length, crc, 0, placements);
+      return new Run(0, g.length, placements);
     }
 
-    /** For a tier that does not stage: every block's in-place location. */
+    /** For a tier that does not stage: every group's in-place run. */
     void answerInPlace(StagingWindow w) {
-      for (int i = 0; i < blocks.size(); i++) {
-        if (blocks.get(i) != null) {
-          answers.set(i, inPlaceLocation(blocks.get(i), w));
-        }
+      for (int i = 0; i < groups.size(); i++) {
+        answer(i, inPlaceRun(groups.get(i)), null);
       }
       complete(w);
     }
 
-    /** Sends the answer, with the checksums of unstaged blocks computed first (from their files; on a staging thread). */
+    /**
+     * Sends the answer: answered groups become runs, the blocks of the others deferred; checksums not known from
+     * a staged copy are computed from the files here (on a staging thread).
+     */
     void complete(StagingWindow w) {
       try {
-        for (int i = 0; i < answers.size(); i++) {
-          Location l = answers.get(i);
-          if (w.checksum && l != null && !l.deferred() && l.checksum() == null) {
-            answers.set(i, l.withChecksum(blocks.get(i).checksum(null)));
+        List<Run> out = new ArrayList<>();
+        List<Location> locations = new ArrayList<>(java.util.Collections.nCopies(blocks.size(), (Location) null));
+        for (int g = 0; g < groups.size(); g++) {
+          Group group = groups.get(g);
+          if (runs[g] == null) {
+            for (int i = group.from(); i < group.to(); i++) {
+              locations.set(i, Location.DEFERRED);
+            }
+            continue;
+          }
+          int runIndex = out.size();
+          out.add(runs[g]);
+          for (int i = group.from(); i < group.to(); i++) {
+            ServedBlock b = blocks.get(i);
+            Integer crc = !w.checksum ? null
+                : checksums[g] != null ? checksums[g][i - group.from()] : b.checksum(null);
+            locations.set(i, new Location(runIndex, b.fileOffset - group.start(), b.length, crc));
           }
         }
-        answer.complete(answers);
+        answer.complete(new LocateAnswer(out, locations));
       } catch (IOException | RuntimeException e) {
         answer.completeExceptionally(new TransportException("cannot checksum blocks: " + e, e));
       }
