@@ -9,6 +9,7 @@ import java.util.concurrent.atomic.LongAdder;
  */
 public final class StagingMetrics {
   private final LongAdder stagedBlocks = new LongAdder();
+  private final LongAdder stagedRuns = new LongAdder();
   private final LongAdder stagedBytes = new LongAdder();
   private final LongAdder waits = new LongAdder();
   private final LongAdder fallbackBlocks = new LongAdder();
@@ -16,8 +17,9 @@ public final class StagingMetrics {
   private final LongAdder reclaimed = new LongAdder();
   private final LongAdder expired = new LongAdder();
 
-  void staged(long bytes) {
-    stagedBlocks.increment();
+  void staged(int blocks, long bytes) {
+    stagedRuns.increment();
+    stagedBlocks.add(blocks);
     stagedBytes.add(bytes);
   }
 
@@ -41,6 +43,11 @@ public final class StagingMetrics {
   /** Blocks placed in the window (a block staged twice counts twice). */
   public long stagedBlocks() {
     return stagedBlocks.sum();
+  }
+
+  /** Runs placed in the window: one copy (or registration) and one lease each, for one or more blocks. */
+  public long stagedRuns() {
+    return stagedRuns.sum();
   }
 
   /** Bytes placed in the window. */

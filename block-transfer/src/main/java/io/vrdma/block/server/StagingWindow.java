@@ -420,7 +420,7 @@ final class StagingWindow implements AutoCloseable {
       onReleased.accept(group.first(), registration);
     }
     if (keep) {
-      metrics.staged(group.length);
+      metrics.staged(group.blocks(), group.length);
     }
   }
 
