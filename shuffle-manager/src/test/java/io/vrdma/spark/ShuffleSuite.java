@@ -122,6 +122,20 @@ abstract class ShuffleSuite {
   }
 
   @Test
+  void aThousandMapsByAThousandReducersReadAMillionBlocksExactly() {
+    // every map writes one record to every reducer: 1,000,000 non-empty blocks, each reducer reads 1,000 of them
+    int maps = 1000;
+    int reducers = 1000;
+    Map<Integer, Long> counts = sc.parallelize(numbers(maps), maps)
+        .mapPartitionsToPair(it -> IntStream.range(0, reducers).mapToObj(k -> new Tuple2<>(k, 1L)).iterator())
+        .reduceByKey(new HashPartitioner(reducers), Long::sum)
+        .collectAsMap();
+    assertEquals(reducers, counts.size());
+    counts.forEach((k, n) -> assertEquals((long) maps, n, "reducer of key " + k));
+    assertReadThroughUs();
+  }
+
+  @Test
   void emptyPartitionsAndZeroSizeBlocks() {
     // 3 keys over 50 partitions: most blocks are empty, many reducers read nothing
     Map<Integer, Long> actual = new TreeMap<>(sc.parallelize(numbers(3000), 8)

@@ -46,6 +46,17 @@ final class ServedBlock {
     return crc;
   }
 
+  /** The checksum, read from {@code channel} (the block's file, open) when not known yet. */
+  int checksum(FileChannel channel) throws IOException {
+    Integer known = crc;
+    if (known != null) {
+      return known;
+    }
+    int computed = crc32c(channel, fileOffset, length);
+    crc = computed;
+    return computed;
+  }
+
   /** The checksum, from {@code copy} (the block's bytes as a tier copied them) when given, else from the file. */
   int checksum(ByteBuffer copy) throws IOException {
     Integer known = crc;
@@ -68,19 +79,23 @@ final class ServedBlock {
   }
 
   private static int crc32c(Path file, long offset, long length) throws IOException {
+    try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
+      return crc32c(channel, offset, length);
+    }
+  }
+
+  private static int crc32c(FileChannel channel, long offset, long length) throws IOException {
     CRC32C crc = new CRC32C();
     ByteBuffer buf = CRC_BUFFER.get();
-    try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
-      long done = 0;
-      while (done < length) {
-        buf.clear().limit((int) Math.min(buf.capacity(), length - done));
-        int n = channel.read(buf, offset + done);
-        if (n < 0) {
-          throw new IOException(file + " ends inside block at " + (offset + done));
-        }
-        crc.update(buf.flip());
-        done += n;
+    long done = 0;
+    while (done < length) {
+      buf.clear().limit((int) Math.min(buf.capacity(), length - done));
+      int n = channel.read(buf, offset + done);
+      if (n < 0) {
+        throw new IOException("file ends inside block at " + (offset + done));
       }
+      crc.update(buf.flip());
+      done += n;
     }
     return (int) crc.getValue();
   }

@@ -496,14 +496,32 @@ final class StagingWindow implements AutoCloseable {
       return io.vrdma.transport.RegionSource.fileSegment(first().file, start, length);
     }
 
-    /** Each block's CRC32C, from the run's staged copy when the tier made one, else from the file. */
+    /**
+     * Each block's CRC32C (those not known yet computed): from the run's staged copy when the tier made one, else
+     * from the file, opened once for the run.
+     */
     Integer[] checksums(ByteBuffer copy) throws IOException {
       Integer[] out = new Integer[to - from];
-      for (int i = from; i < to; i++) {
-        ServedBlock b = all.get(i);
-        ByteBuffer slice = copy == null ? null : copy.duplicate()
-            .position((int) (b.fileOffset - start)).limit((int) (b.fileOffset - start + b.length)).slice();
-        out[i - from] = b.checksum(slice);
+      java.nio.channels.FileChannel file = null;
+      try {
+        for (int i = from; i < to; i++) {
+          ServedBlock b = all.get(i);
+          if (b.knownChecksum() != null) {
+            out[i - from] = b.knownChecksum();
+          } else if (copy != null) {
+            out[i - from] = b.checksum(copy.duplicate().position((int) (b.fileOffset - start))
+                .limit((int) (b.fileOffset - start + b.length)).slice());
+          } else {
+            if (file == null) {
+              file = java.nio.channels.FileChannel.open(b.file, java.nio.file.StandardOpenOption.READ);
+            }
+            out[i - from] = b.checksum(file);
+          }
+        }
+      } finally {
+        if (file != null) {
+          file.close();
+        }
       }
       return out;
     }
@@ -648,10 +666,12 @@ final class StagingWindow implements AutoCloseable {
           }
           int runIndex = out.size();
           out.add(runs[g]);
+          if (w.checksum && checksums[g] == null) {
+            checksums[g] = group.checksums(null);
+          }
           for (int i = group.from(); i < group.to(); i++) {
             ServedBlock b = blocks.get(i);
-            Integer crc = !w.checksum ? null
-                : checksums[g] != null ? checksums[g][i - group.from()] : b.checksum(null);
+            Integer crc = !w.checksum ? null : checksums[g][i - group.from()];
             locations.set(i, new Location(runIndex, b.fileOffset - group.start(), b.length, crc));
           }
         }

@@ -12,6 +12,7 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class TcpRegistrations {
   private final Map<Long, RegionSource> regions = new ConcurrentHashMap<>();
   private final SecureRandom random = new SecureRandom();
+  private final OpenFiles openFiles = new OpenFiles();
 
   /** Adds a region and returns its key. */
   public long add(RegionSource source) {
@@ -29,7 +30,15 @@ public final class TcpRegistrations {
   }
 
   public void remove(long key) {
-    regions.remove(key);
+    RegionSource gone = regions.remove(key);
+    if (gone instanceof RegionSource.FileSegment file) {
+      openFiles.forget(file.file());
+    }
+  }
+
+  /** The open files reads of file segments are served from. */
+  OpenFiles openFiles() {
+    return openFiles;
   }
 
   public int size() {

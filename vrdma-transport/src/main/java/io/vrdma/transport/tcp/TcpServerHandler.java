@@ -274,10 +274,9 @@ public final class TcpServerHandler extends SimpleChannelInboundHandler<ByteBuf>
   }
 
   private void sendFile(long id, RegionSource.FileSegment file, long offset, int length) {
-    FileChannel channel;
+    OpenFiles.Entry open;
     try {
-      // opened per read: DefaultFileRegion closes its channel when sent, and an open is cheap next to a send
-      channel = FileChannel.open(file.file(), StandardOpenOption.READ);
+      open = registrations.openFiles().acquire(file.file());
     } catch (IOException e) {
       ctx.writeAndFlush(Frames.error(ctx.alloc(), id, Frames.ERROR_FAILED, "cannot open " + file.file() + ": " + e));
       return;
@@ -286,23 +285,24 @@ public final class TcpServerHandler extends SimpleChannelInboundHandler<ByteBuf>
     if (encrypted) {
       try {
         // read chunk by chunk as the socket drains (ChunkedWriteHandler), each chunk encrypted on its way out
-        ctx.writeAndFlush(new ChunkedNioFile(channel, file.offset() + offset, length, AesGcmCodec.RECORD_BYTES))
-            .addListener(f -> channel.close());
+        ctx.writeAndFlush(new ChunkedNioFile(open.channel, file.offset() + offset, length, AesGcmCodec.RECORD_BYTES) {
+          @Override
+          public void close() {
+            open.release(); // the channel is shared: give it back instead of closing it
+          }
+        });
       } catch (IOException e) {
-        closeQuietly(channel);
+        open.release();
         refuse("cannot read " + file.file() + " after a READ_DATA header was sent: " + e);
       }
       return;
     }
-    ctx.writeAndFlush(new DefaultFileRegion(channel, file.offset() + offset, length));
-  }
-
-  private static void closeQuietly(FileChannel channel) {
-    try {
-      channel.close();
-    } catch (IOException e) {
-      // nothing was read from it
-    }
+    ctx.writeAndFlush(new DefaultFileRegion(open.channel, file.offset() + offset, length) {
+      @Override
+      protected void deallocate() {
+        open.release(); // the channel is shared: give it back instead of closing it
+      }
+    });
   }
 
   private void refuse(String why) {
