@@ -6,6 +6,7 @@ import io.vrdma.block.server.BlockServer;
 import io.vrdma.transport.TransportException;
 import io.vrdma.transport.TransportNode;
 import io.vrdma.transport.config.TransportConf;
+import java.io.File;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.DirectoryStream;
@@ -17,8 +18,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.io.DataInputByteBuffer;
@@ -44,10 +45,20 @@ import org.slf4j.LoggerFactory;
  * service) as the namespace secret, so a reducer proves it holds the job token before it learns or reads
  * anything. Map outputs are found where Hadoop's ShuffleHandler finds them, {@code <local
  * dir>/usercache/<user>/appcache/<app>/output/<map attempt>/file.out[.index]} (the data file and its index
- * each in any of the local dirs), and published once their
- * index file is complete (its CRC matches); the job's directories are searched every {@link
- * VrdmaShuffleConf#SCAN_INTERVAL} and whenever one of its containers ends. The namespace is dropped when
- * the application stops.
+ * each in any of the local dirs), and published once their index file is complete (its CRC matches).
+ *
+ * <p>When to look: a map's output is complete when its task has ended, that is when its container ends, so the
+ * job's output directories are listed when one of the job's containers ends ({@code stopContainer}) — and never
+ * on a timer: a node idles at no cost, and a busy one lists a job's directories once per finished container
+ * (entries already published are skipped by name, so only new map outputs are opened). A reducer that asks before
+ * the event has arrived asks again (it waits up to {@link VrdmaShuffleConf#PUBLISH_WAIT}).
+ *
+ * <p>NodeManager recovery: with a recovery path (the NodeManager's {@code yarn.nodemanager.recovery.enabled}),
+ * each job's user and secret are kept in a {@link JobSecretStore} there until the application stops. A new
+ * publisher on the same path (the restarted NodeManager's) serves the stored jobs again at once — namespace,
+ * secret, and every map output on disk, including those that finished while the service was down.
+ *
+ * <p>The namespace, and the stored secret, are dropped when the application stops.
  */
 final class MapOutputPublisher implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(MapOutputPublisher.class);
@@ -57,12 +68,19 @@ final class MapOutputPublisher implements AutoCloseable {
   private final List<Path> localDirs;
   private final TransportNode node;
   private final BlockServer server;
-  private final ScheduledExecutorService scanner;
+  /** Lists directories and publishes, one job's event at a time, off the NodeManager's dispatcher thread. */
+  private final ExecutorService publishing;
+  /** Null without NodeManager recovery. */
+  private final JobSecretStore store;
 
   /** A running job on this node: where its map outputs are and which of them are published. */
   private record Job(ApplicationId app, String user, String namespace, Set<String> published) {}
 
-  MapOutputPublisher(Configuration conf) throws Exception {
+  /**
+   * @param recoveryDir the service's recovery path when the NodeManager recovers, else null: jobs are then
+   *     remembered in memory only
+   */
+  MapOutputPublisher(Configuration conf, File recoveryDir) throws Exception {
     this.jobConf = new JobConf(conf);
     VrdmaShuffleConf own = VrdmaShuffleConf.from(conf);
     List<Path> dirs = new ArrayList<>();
@@ -79,15 +97,48 @@ final class MapOutputPublisher implements AutoCloseable {
       node.close();
       throw e;
     }
-    long interval = own.get(VrdmaShuffleConf.SCAN_INTERVAL);
-    this.scanner = Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, "vrdma-shuffle-scanner");
+    this.publishing = Executors.newSingleThreadExecutor(r -> {
+      Thread t = new Thread(r, "vrdma-shuffle-publisher");
       t.setDaemon(true);
       return t;
     });
-    scanner.scheduleWithFixedDelay(this::scanAll, interval, interval, TimeUnit.MILLISECONDS);
-    LOG.info("vRDMA shuffle serving map outputs on port {}, tiers {}, local dirs {}", own.port(), node.availability(),
-        localDirs);
+    this.store = recoveryDir == null ? null : openStore(recoveryDir);
+    LOG.info("vRDMA shuffle serving map outputs on port {}, tiers {}, local dirs {}, {}", own.port(),
+        node.availability(), localDirs, store == null ? "no recovery (jobs kept in memory only)"
+            : "job secrets kept for NodeManager recovery in " + new File(recoveryDir, JobSecretStore.DB_NAME));
+    if (store != null) {
+      recoverJobs();
+    }
+  }
+
+  private JobSecretStore openStore(File recoveryDir) {
+    try {
+      return JobSecretStore.open(recoveryDir);
+    } catch (IOException e) {
+      // serving goes on; only a restart of this NodeManager would send the running jobs' reducers to HTTP
+      LOG.warn("NodeManager recovery of the vRDMA shuffle is off: {}", e.getMessage());
+      return null;
+    }
+  }
+
+  /** Serves again the jobs a previous service stored, and publishes every map output they have on disk. */
+  private void recoverJobs() {
+    Map<ApplicationId, JobSecretStore.StoredJob> stored;
+    try {
+      stored = store.load((key, why) -> LOG.warn("skipping stored shuffle secret {}: {}", key, why));
+    } catch (IOException e) {
+      LOG.warn("cannot recover the running jobs' shuffle secrets: {}", e.getMessage());
+      return;
+    }
+    for (Map.Entry<ApplicationId, JobSecretStore.StoredJob> e : stored.entrySet()) {
+      Job job = serve(e.getKey(), e.getValue().user(), e.getValue().secret());
+      if (job != null) {
+        publishing.execute(() -> scan(job));
+      }
+    }
+    if (!stored.isEmpty()) {
+      LOG.info("recovered the shuffle secrets of {} running jobs: {}", stored.size(), stored.keySet());
+    }
   }
 
   /** The port our block server listens on. */
@@ -95,16 +146,27 @@ final class MapOutputPublisher implements AutoCloseable {
     return node.advertisement().port();
   }
 
+  /**
+   * Stops serving. Stored secrets stay: this is also how the NodeManager stops for a restart, after which the jobs
+   * are served again.
+   */
   @Override
   public void close() {
-    scanner.shutdownNow();
+    publishing.shutdownNow();
     try {
-      scanner.awaitTermination(10, TimeUnit.SECONDS);
+      publishing.awaitTermination(10, TimeUnit.SECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
     server.close();
     node.close();
+    if (store != null) {
+      try {
+        store.close();
+      } catch (IOException e) {
+        LOG.warn("cannot close the shuffle secret store: {}", e.getMessage());
+      }
+    }
   }
 
   /** A job's first container starts on this node: its map outputs are served from now on. */
@@ -117,15 +179,27 @@ final class MapOutputPublisher implements AutoCloseable {
       LOG.warn("application {} sent no readable job token: its map outputs are not served over vRDMA", app, e);
       return;
     }
-    String namespace = BlockIds.namespace(app);
-    synchronized (this) {
-      if (jobs.containsKey(app)) {
-        return;
+    Job job = serve(app, context.getUser(), secret);
+    if (job != null && store != null) {
+      try {
+        store.put(app, context.getUser(), secret);
+      } catch (IOException e) {
+        LOG.warn("{}: after a NodeManager restart, this job's reducers fetch this host over HTTP", e.getMessage());
       }
-      server.createNamespace(namespace, secret);
-      jobs.put(app, new Job(app, context.getUser(), namespace, ConcurrentHashMap.newKeySet()));
     }
-    LOG.info("serving map outputs of {} (user {})", namespace, context.getUser());
+  }
+
+  /** Creates the job's namespace; null when the job is served already (a second container, or recovered). */
+  private synchronized Job serve(ApplicationId app, String user, byte[] secret) {
+    if (jobs.containsKey(app)) {
+      return null;
+    }
+    String namespace = BlockIds.namespace(app);
+    server.createNamespace(namespace, secret);
+    Job job = new Job(app, user, namespace, ConcurrentHashMap.newKeySet());
+    jobs.put(app, job);
+    LOG.info("serving map outputs of {} (user {})", namespace, user);
+    return job;
   }
 
   /** The job's shuffle secret: the password of the job token the AM serialized as this service's data. */
@@ -145,24 +219,32 @@ final class MapOutputPublisher implements AutoCloseable {
   }
 
   void stopApplication(ApplicationTerminationContext context) {
-    Job job = jobs.remove(context.getApplicationId());
+    ApplicationId app = context.getApplicationId();
+    Job job = jobs.remove(app);
     if (job != null) {
       server.dropNamespace(job.namespace());
       LOG.info("dropped {} ({} map outputs served)", job.namespace(), job.published().size());
     }
-  }
-
-  void stopContainer(ContainerTerminationContext context) {
-    ApplicationId app = context.getContainerId().getApplicationAttemptId().getApplicationId();
-    Job job = jobs.get(app);
-    if (job != null && !scanner.isShutdown()) {
-      scanner.execute(() -> scan(job));
+    if (store != null) {
+      try {
+        store.remove(app);
+      } catch (IOException e) {
+        LOG.warn("{} (a restarted service would serve the stopped job's leftovers until its dirs are gone)",
+            e.getMessage());
+      }
     }
   }
 
-  private void scanAll() {
-    for (Job job : jobs.values()) {
-      scan(job);
+  /** One of the job's containers ended: a map task's output, if it ran one, is complete now. */
+  void stopContainer(ContainerTerminationContext context) {
+    ApplicationId app = context.getContainerId().getApplicationAttemptId().getApplicationId();
+    Job job = jobs.get(app);
+    if (job != null && !publishing.isShutdown()) {
+      try {
+        publishing.execute(() -> scan(job));
+      } catch (java.util.concurrent.RejectedExecutionException closing) {
+        // the service is stopping: nothing to publish for
+      }
     }
   }
 

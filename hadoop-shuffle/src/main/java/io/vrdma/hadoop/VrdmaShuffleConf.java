@@ -19,9 +19,6 @@ public final class VrdmaShuffleConf {
       "Port of the block server that the NodeManager's shuffle service (VrdmaShuffleHandler) runs, the same"
           + " on every host: reducers find it at the map's host and this port. Set it in yarn-site.xml and"
           + " mapred-site.xml alike.");
-  public static final ConfigKey<Long> SCAN_INTERVAL = ConfigKey.millis(PREFIX + "scanInterval", "200ms",
-      "Service: how often the local dirs of running jobs are searched for map outputs that are not"
-          + " published yet (a finished map container also triggers a search).");
   public static final ConfigKey<Long> PUBLISH_WAIT = ConfigKey.millis(PREFIX + "publishWait", "10s",
       "Reducer: how long a map output that the service has not published yet is asked for again before"
           + " that host is fetched with Hadoop's HTTP shuffle instead.");

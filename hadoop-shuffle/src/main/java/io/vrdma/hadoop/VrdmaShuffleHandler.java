@@ -15,6 +15,10 @@ import org.apache.hadoop.yarn.server.api.ContainerTerminationContext;
  * outputs over our tiers through a {@link MapOutputPublisher} on {@link VrdmaShuffleConf#PORT}. Taking over
  * the name is what brings it the job token: the MapReduce AM sends the token only to {@code
  * mapreduce_shuffle}; services named in {@code mapreduce.job.shuffle.provider.services} get empty data.
+ *
+ * <p>With NodeManager recovery on, the NodeManager gives the service a recovery path: Hadoop's half keeps its job
+ * tokens there (its {@code mapreduce_shuffle_state}), ours keeps the jobs' namespace secrets next to them
+ * ({@link JobSecretStore}), so that after a restart both serve the running jobs' map outputs again.
  */
 public class VrdmaShuffleHandler extends ShuffleHandler {
   private MapOutputPublisher publisher;
@@ -22,7 +26,8 @@ public class VrdmaShuffleHandler extends ShuffleHandler {
   @Override
   protected void serviceInit(Configuration conf) throws Exception {
     super.serviceInit(conf);
-    publisher = new MapOutputPublisher(conf);
+    org.apache.hadoop.fs.Path recovery = getRecoveryPath();
+    publisher = new MapOutputPublisher(conf, recovery == null ? null : new java.io.File(recovery.toUri().getPath()));
   }
 
   @Override

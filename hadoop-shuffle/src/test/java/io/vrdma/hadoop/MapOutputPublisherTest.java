@@ -11,6 +11,7 @@ import io.vrdma.block.BlockException.BlockNotFoundException;
 import io.vrdma.block.client.BlockClient;
 import io.vrdma.transport.TransportNode;
 import io.vrdma.transport.config.TransportConf;
+import java.io.File;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.ByteBuffer;
@@ -42,8 +43,10 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The service side without a cluster: map outputs laid out as a map task leaves them in the NodeManager's
- * local dirs are published under the job's token, served to a client proving it, to no one else, and
- * gone when the application stops.
+ * local dirs are published under the job's token when a container of the job ends (never before: no timer lists
+ * directories), served to a client proving it, to no one else, and gone when the application stops. With a
+ * recovery path, a new publisher on the same path — what a restarted NodeManager builds — serves the running
+ * jobs again, those stopped not at all.
  */
 class MapOutputPublisherTest {
   private static final String USER = "alice";
@@ -58,16 +61,16 @@ class MapOutputPublisherTest {
   private TransportNode clientNode;
   private BlockClient client;
   private int port;
+  private Configuration conf;
 
   @BeforeEach
   void start() throws Exception {
     port = freePort();
-    Configuration conf = new Configuration(false);
+    conf = new Configuration(false);
     conf.set(YarnConfiguration.NM_LOCAL_DIRS, dir.resolve("nm-local-1") + "," + dir.resolve("nm-local-2"));
     conf.setInt(VrdmaShuffleConf.PORT.name(), port);
-    conf.set(VrdmaShuffleConf.SCAN_INTERVAL.name(), "50ms");
     conf.set(TransportConf.TIERS.name(), "tcp");
-    publisher = new MapOutputPublisher(conf);
+    publisher = new MapOutputPublisher(conf, null);
     clientNode = TransportNode.start(TransportConf.fromMap(Map.of(TransportConf.TIERS.name(), "tcp")));
     client = new BlockClient(clientNode, BlockConf.fromMap(Map.of(BlockConf.MAX_RETRIES.name(), "0")));
   }
@@ -98,8 +101,13 @@ class MapOutputPublisherTest {
 
   /** The same with the data file and the index in the given local dirs (each map output file's dir is chosen alone). */
   private void writeMapOutput(byte[][] partitions, String dataDir, String indexDir) throws IOException {
-    Path dataAttempt = attemptDir(dataDir);
-    Path indexAttempt = attemptDir(indexDir);
+    writeMapOutput(map, partitions, dataDir, indexDir);
+  }
+
+  private void writeMapOutput(TaskAttemptID map, byte[][] partitions, String dataDir, String indexDir)
+      throws IOException {
+    Path dataAttempt = attemptDir(map, dataDir);
+    Path indexAttempt = attemptDir(map, indexDir);
     SpillRecord index = new SpillRecord(partitions.length);
     long offset = 0;
     try (var out = Files.newOutputStream(dataAttempt.resolve("file.out"))) {
@@ -112,7 +120,7 @@ class MapOutputPublisherTest {
     index.writeToFile(new org.apache.hadoop.fs.Path(indexAttempt.resolve("file.out.index").toUri()), new JobConf(false));
   }
 
-  private Path attemptDir(String localDir) throws IOException {
+  private Path attemptDir(TaskAttemptID map, String localDir) throws IOException {
     return Files.createDirectories(dir.resolve(localDir).resolve("usercache").resolve(USER).resolve("appcache")
         .resolve(app.toString()).resolve("output").resolve(map.toString()));
   }
@@ -143,6 +151,7 @@ class MapOutputPublisherTest {
     }
     publisher.initializeApplication(new ApplicationInitializationContext(USER, app, serviceData(secret)));
     writeMapOutput(partitions);
+    publisher.stopContainer(ContainerEvents.containerEnded(USER, app));
 
     List<String> ids = List.of(BlockIds.data(map, 2), BlockIds.index(map, 2), BlockIds.data(map, 1));
     Map<String, Object> got = fetchPublished(ids);
@@ -178,6 +187,7 @@ class MapOutputPublisherTest {
     new Random(6).nextBytes(partitions[1]);
     publisher.initializeApplication(new ApplicationInitializationContext(USER, app, serviceData(secret)));
     writeMapOutput(partitions, "nm-local-1", "nm-local-2");
+    publisher.stopContainer(ContainerEvents.containerEnded(USER, app));
 
     Map<String, Object> got = fetchPublished(List.of(BlockIds.data(map, 1), BlockIds.index(map, 1)));
     assertArrayEquals(partitions[1], (byte[]) got.get(BlockIds.data(map, 1)));
@@ -188,9 +198,98 @@ class MapOutputPublisherTest {
   void aJobWithoutTokenIsNotServed() throws Exception {
     publisher.initializeApplication(new ApplicationInitializationContext(USER, app, ByteBuffer.allocate(0)));
     writeMapOutput(new byte[][] {new byte[10]});
-    Thread.sleep(300); // several scans
+    publisher.stopContainer(ContainerEvents.containerEnded(USER, app));
+    Thread.sleep(300);
     for (Object v : fetch(BlockIds.namespace(job), secret, List.of(BlockIds.data(map, 0))).values()) {
       assertInstanceOf(AuthenticationException.class, v, String.valueOf(v));
+    }
+  }
+
+  @Test
+  void aMapOutputIsPublishedWhenAContainerOfItsJobEndsAndNotBefore() throws Exception {
+    byte[][] partitions = {new byte[100], new byte[200]};
+    new Random(8).nextBytes(partitions[1]);
+    publisher.initializeApplication(new ApplicationInitializationContext(USER, app, serviceData(secret)));
+    writeMapOutput(partitions);
+    List<String> ids = List.of(BlockIds.data(map, 1));
+    // longer than the 200 ms the service used to list every job's directories on a timer
+    Thread.sleep(600);
+    Object before = fetch(BlockIds.namespace(job), secret, ids).get(ids.get(0));
+    assertInstanceOf(BlockNotFoundException.class, before, "published with no container ended: " + before);
+
+    // another application's container ending publishes nothing of this one
+    ApplicationId other = ApplicationId.newInstance(1_700_000_000_000L, 8);
+    publisher.stopContainer(ContainerEvents.containerEnded(USER, other));
+    Thread.sleep(300);
+    assertInstanceOf(BlockNotFoundException.class, fetch(BlockIds.namespace(job), secret, ids).get(ids.get(0)));
+
+    publisher.stopContainer(ContainerEvents.containerEnded(USER, app));
+    assertArrayEquals(partitions[1], (byte[]) fetchPublished(ids).get(ids.get(0)));
+  }
+
+  @Test
+  void withARecoveryPathANewPublisherServesTheRunningJobAgainAndItsMapsThatEndedMeanwhile() throws Exception {
+    File recovery = Files.createDirectories(dir.resolve("recovery")).toFile();
+    publisher.close();
+    publisher = new MapOutputPublisher(conf, recovery);
+    byte[][] before = {new byte[3000], new byte[17]};
+    byte[][] meanwhile = {new byte[5], new byte[90_000]};
+    Random random = new Random(9);
+    for (byte[][] partitions : List.of(before, meanwhile)) {
+      for (byte[] p : partitions) {
+        random.nextBytes(p);
+      }
+    }
+    publisher.initializeApplication(new ApplicationInitializationContext(USER, app, serviceData(secret)));
+    writeMapOutput(before);
+    publisher.stopContainer(ContainerEvents.containerEnded(USER, app));
+    List<String> beforeIds = List.of(BlockIds.data(map, 0), BlockIds.data(map, 1), BlockIds.index(map, 1));
+    assertArrayEquals(before[0], (byte[]) fetchPublished(beforeIds).get(BlockIds.data(map, 0)));
+
+    // the NodeManager stops (no stopApplication: the job runs on), a map ends while it is down, and it restarts:
+    // a new publisher on the same recovery path, which is told of no application and no container
+    publisher.close();
+    TaskAttemptID mapMeanwhile = new TaskAttemptID(job.getJtIdentifier(), job.getId(), TaskType.MAP, 4, 0);
+    writeMapOutput(mapMeanwhile, meanwhile, "nm-local-1", "nm-local-1");
+    publisher = new MapOutputPublisher(conf, recovery);
+
+    List<String> ids = List.of(BlockIds.data(map, 0), BlockIds.data(map, 1), BlockIds.data(mapMeanwhile, 1),
+        BlockIds.index(mapMeanwhile, 1));
+    Map<String, Object> got = fetchPublished(ids);
+    assertArrayEquals(before[0], (byte[]) got.get(BlockIds.data(map, 0)));
+    assertArrayEquals(before[1], (byte[]) got.get(BlockIds.data(map, 1)));
+    assertArrayEquals(meanwhile[1], (byte[]) got.get(BlockIds.data(mapMeanwhile, 1)));
+    assertEquals(5, ByteBuffer.wrap((byte[]) got.get(BlockIds.index(mapMeanwhile, 1))).getLong());
+    // still only to the job token
+    byte[] wrong = "another job's secret".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    for (Object v : fetch(BlockIds.namespace(job), wrong, ids).values()) {
+      assertInstanceOf(AuthenticationException.class, v, String.valueOf(v));
+    }
+    // the job's containers start again after the restart: served once, as before
+    publisher.initializeApplication(new ApplicationInitializationContext(USER, app, serviceData(secret)));
+    assertArrayEquals(before[1], (byte[]) fetch(BlockIds.namespace(job), secret, ids).get(BlockIds.data(map, 1)));
+
+    // the application stops, then the NodeManager restarts: nothing of the job is served any more
+    publisher.stopApplication(new ApplicationTerminationContext(app));
+    publisher.close();
+    publisher = new MapOutputPublisher(conf, recovery);
+    Thread.sleep(300);
+    for (Object v : fetch(BlockIds.namespace(job), secret, ids).values()) {
+      assertTrue(v instanceof Throwable, "served after the application stopped and the service restarted: " + v);
+    }
+  }
+
+  @Test
+  void withoutARecoveryPathANewPublisherKnowsNoJob() throws Exception {
+    publisher.initializeApplication(new ApplicationInitializationContext(USER, app, serviceData(secret)));
+    writeMapOutput(new byte[][] {new byte[40]});
+    publisher.stopContainer(ContainerEvents.containerEnded(USER, app));
+    fetchPublished(List.of(BlockIds.data(map, 0)));
+    publisher.close();
+    publisher = new MapOutputPublisher(conf, null);
+    Thread.sleep(300);
+    for (Object v : fetch(BlockIds.namespace(job), secret, List.of(BlockIds.data(map, 0))).values()) {
+      assertTrue(v instanceof Throwable, "a job served by a restarted service without recovery: " + v);
     }
   }
 }

@@ -72,7 +72,6 @@ class ShuffleSslEncryptionTest {
     Configuration nm = new Configuration(false);
     nm.set(YarnConfiguration.NM_LOCAL_DIRS, dir.resolve("nm-local").toString());
     nm.setInt(VrdmaShuffleConf.PORT.name(), port);
-    nm.set(VrdmaShuffleConf.SCAN_INTERVAL.name(), "50ms");
     nm.set(TransportConf.TIERS.name(), "tcp");
     nm.setBoolean(MRConfig.SHUFFLE_SSL_ENABLED_KEY, true);
     byte[][] partitions = {new byte[300_000], new byte[5], new byte[70_001]};
@@ -80,10 +79,11 @@ class ShuffleSslEncryptionTest {
     for (byte[] p : partitions) {
       random.nextBytes(p);
     }
-    try (MapOutputPublisher publisher = new MapOutputPublisher(nm);
+    try (MapOutputPublisher publisher = new MapOutputPublisher(nm, null);
         CapturingRelay relay = new CapturingRelay("127.0.0.1", port)) {
       publisher.initializeApplication(new ApplicationInitializationContext(USER, app, serviceData()));
       writeMapOutput(partitions);
+      publisher.stopContainer(ContainerEvents.containerEnded(USER, app));
       List<String> ids = List.of(BlockIds.data(map, 0), BlockIds.data(map, 1), BlockIds.data(map, 2));
 
       JobConf reducer = new JobConf(false);

@@ -44,7 +44,11 @@ import org.slf4j.LoggerFactory;
  * {@link SecretProof}) before the server answers anything about that namespace; places go only to
  * connections authenticated for the block's namespace, and the node's tcp and verbs reads are limited to the
  * regions of those namespaces. Anything unauthenticated or malformed closes that connection with one
- * log line; other connections are served on.
+ * log line; other connections are served on. A request about a namespace this server does not serve (never
+ * created, or dropped) is not a fault of the connection: that request alone fails with an
+ * {@link UnknownNamespaceException}'s message, and the connection — shared by callers of other namespaces —
+ * serves on. (A locate in a namespace the connection may ask about — proven before it was dropped, or no
+ * authentication — is answered as usual, every block not found.)
  *
  * <p>Threads: requests are decoded and answered on the transport's event loops; placing blocks and computing
  * checksums (file reads, copies) run on the staging window's own threads. {@link #publish} runs on the caller's
@@ -176,8 +180,14 @@ public final class BlockServer implements AutoCloseable {
     }
     NamespaceRequest request = (NamespaceRequest) decoded;
     Namespace ns = namespaces.get(request.namespace());
+    if (ns == null && !(request instanceof Locate && mayAccess(peer, request.namespace()))) {
+      // not the peer's fault: a namespace dropped meanwhile, or one this node never had (a reader sent to the
+      // wrong executor); the connection stays, since other callers' namespaces share it. A locate the peer may
+      // make (proven, or no authentication) is answered as before: every block not found.
+      return unknownNamespace(peer, request.namespace());
+    }
     if (request instanceof AuthChallenge) {
-      if (ns == null || ns.secret == null) {
+      if (ns.secret == null) {
         return refuse(peer, "authentication asked for namespace " + request.namespace() + ", which has no secret here");
       }
       byte[] nonce = SecretProof.newNonce();
@@ -186,7 +196,7 @@ public final class BlockServer implements AutoCloseable {
     }
     if (request instanceof AuthProof proof) {
       byte[] nonce = nonces(peer).remove(request.namespace());
-      if (ns == null || ns.secret == null || nonce == null
+      if (ns.secret == null || nonce == null
           || !SecretProof.verify(ns.secret, request.namespace(), nonce, proof.mac())) {
         return refuse(peer, "wrong or unrequested proof of the secret of namespace " + request.namespace());
       }
@@ -222,6 +232,12 @@ public final class BlockServer implements AutoCloseable {
     }
     String ns = byKey.get(new ServedKey(descriptor.tier(), descriptor.key()));
     return ns == null || mayAccess(peer, ns);
+  }
+
+  /** Fails one request about a namespace this server does not serve; the connection serves on. */
+  private static CompletableFuture<ByteBuffer> unknownNamespace(InboundConnection peer, String namespace) {
+    LOG.debug("block request from {} for namespace {}, which is not served here", peer.remoteAddress(), namespace);
+    return CompletableFuture.failedFuture(new UnknownNamespaceException(namespace));
   }
 
   private static CompletableFuture<ByteBuffer> refuse(InboundConnection peer, String why) {
