@@ -70,6 +70,32 @@ class BlockTransferTest {
 
   @ParameterizedTest
   @EnumSource(value = Tier.class, names = {"SHM", "TCP"})
+  void listenerSeesTheTierOfTheBlockItIsHanded(Tier tier) throws Exception {
+    long[] sizes = {0, 17, 70_001, 4096};
+    try (BlockFixture f = BlockFixture.forTier(dir, tier, Map.of())) {
+      f.server.createNamespace(NS, null);
+      List<String> ids = f.publish(NS, "t", 7, sizes);
+      Map<String, Tier> seen = new java.util.concurrent.ConcurrentHashMap<>();
+      Collector c = new Collector() {
+        @Override
+        public void onBlockFetchSuccess(String blockId, FetchedBlock block) {
+          Tier delivering = f.client.metrics().deliveringTier();
+          if (delivering != null) {
+            seen.put(blockId, delivering);
+          }
+          super.onBlockFetchSuccess(blockId, block);
+        }
+      };
+      fetch(f, NS, null, ids, c).get(60, TimeUnit.SECONDS);
+      assertBlocks(c, 7, sizes, ids);
+      Map<String, Tier> expected = new java.util.HashMap<>();
+      ids.forEach(id -> expected.put(id, tier));
+      assertEquals(expected, seen);
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(value = Tier.class, names = {"SHM", "TCP"})
   void concurrentFetchesUnderTightFlowControlAllComplete(Tier tier) throws Exception {
     Map<String, String> tight = Map.of(BlockConf.MAX_BYTES_IN_FLIGHT.name(), "256k",
         BlockConf.MAX_BYTES_IN_FLIGHT_PER_PEER.name(), "128k", BlockConf.MAX_REQUESTS_IN_FLIGHT_PER_PEER.name(), "8",

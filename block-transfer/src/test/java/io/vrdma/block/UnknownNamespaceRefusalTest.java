@@ -52,13 +52,13 @@ class UnknownNamespaceRefusalTest {
 
       assertRefusedAsUnknown(c, Messages.authChallenge(UNKNOWN));
       assertRefusedAsUnknown(c, Messages.authProof(UNKNOWN, new byte[Messages.MAC_BYTES]));
-      assertRefusedAsUnknown(c, Messages.locate(UNKNOWN, Tier.TCP, List.of("shuffle_9_0_0")));
+      assertRefusedAsUnknown(c, Messages.locate(UNKNOWN, Tier.TCP, 1 << 20, List.of("shuffle_9_0_0")));
       assertTrue(c.isActive(), "the server closed the connection after refusing an unknown namespace");
 
       prove(c, KNOWN);
       assertLocated(f, c, ids);
       // and after the proof, an unknown namespace is still refused per request, the proven one served on
-      assertRefusedAsUnknown(c, Messages.locate(UNKNOWN, Tier.TCP, List.of("shuffle_9_0_0")));
+      assertRefusedAsUnknown(c, Messages.locate(UNKNOWN, Tier.TCP, 1 << 20, List.of("shuffle_9_0_0")));
       assertLocated(f, c, ids);
       c.close();
     }
@@ -72,8 +72,8 @@ class UnknownNamespaceRefusalTest {
       Connection c = f.clientNode.connect("127.0.0.1", f.serverNode.advertisement().port());
 
       List<Location> unknown = Messages.decodeLocateAnswer(
-          c.request(Messages.locate(UNKNOWN, Tier.TCP, List.of("shuffle_9_0_0", "shuffle_9_1_0")))
-              .get(10, TimeUnit.SECONDS), 2);
+          c.request(Messages.locate(UNKNOWN, Tier.TCP, 1 << 20, List.of("shuffle_9_0_0", "shuffle_9_1_0")))
+              .get(10, TimeUnit.SECONDS), 2).blocks();
       assertEquals(2, unknown.size());
       unknown.forEach(l -> assertNull(l, "a block of an unknown namespace was located"));
       assertRefusedAsUnknown(c, Messages.authChallenge(UNKNOWN));
@@ -95,7 +95,8 @@ class UnknownNamespaceRefusalTest {
       f.server.dropNamespace(UNKNOWN);
 
       List<Location> dropped = Messages.decodeLocateAnswer(
-          c.request(Messages.locate(UNKNOWN, Tier.TCP, List.of("shuffle_9_0_0"))).get(10, TimeUnit.SECONDS), 1);
+          c.request(Messages.locate(UNKNOWN, Tier.TCP, 1 << 20, List.of("shuffle_9_0_0"))).get(10, TimeUnit.SECONDS), 1)
+          .blocks();
       assertNull(dropped.get(0), "a block of a dropped namespace was located");
       assertRefusedAsUnknown(c, Messages.authChallenge(UNKNOWN));
       assertLocated(f, c, ids);
@@ -136,8 +137,9 @@ class UnknownNamespaceRefusalTest {
 
   /** Every published block of {@link #KNOWN} is located with its length, and its tcp place reads its bytes. */
   private static void assertLocated(BlockFixture f, Connection c, List<String> ids) throws Exception {
-    List<Location> found = Messages.decodeLocateAnswer(
-        c.request(Messages.locate(KNOWN, Tier.TCP, ids)).get(10, TimeUnit.SECONDS), ids.size());
+    Messages.LocateAnswer answer = Messages.decodeLocateAnswer(
+        c.request(Messages.locate(KNOWN, Tier.TCP, 1 << 20, ids)).get(10, TimeUnit.SECONDS), ids.size());
+    List<Location> found = answer.blocks();
     for (int i = 0; i < ids.size(); i++) {
       Location l = found.get(i);
       assertNotNull(l, "block " + ids.get(i) + " not located");
@@ -146,9 +148,9 @@ class UnknownNamespaceRefusalTest {
     }
     // the last block's bytes, read over the same connection: the pattern at its file offset
     int last = ids.size() - 1;
-    Messages.Placement p = found.get(last).placements().get(Tier.TCP);
+    Messages.Placement p = answer.runOf(found.get(last)).placements().get(Tier.TCP);
     try (var buffer = f.clientNode.bufferPool().acquire((int) SIZES[last])) {
-      c.read(p.region(), p.offset(), (int) SIZES[last], buffer, 0).get(10, TimeUnit.SECONDS);
+      c.read(p.region(), p.offset() + found.get(last).offset(), (int) SIZES[last], buffer, 0).get(10, TimeUnit.SECONDS);
       ByteBuffer bytes = buffer.nioBuffer();
       assertNull(Patterns.mismatch(SEED, BlockFixture.offsetOf(SIZES, last), bytes, 0, (int) SIZES[last]));
     }

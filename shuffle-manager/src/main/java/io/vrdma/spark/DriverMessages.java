@@ -13,8 +13,11 @@ final class DriverMessages {
     private static final long serialVersionUID = 1L;
   }
 
-  /** Executor → driver: here is my block server. Reply: {@code Boolean.TRUE}. */
-  record Register(PeerAddress address) implements Serializable {
+  /**
+   * Executor → driver: here is my block server, and the executor's {@link ExecutorCountersEndpoint}, which the
+   * driver asks for current counters ({@link #COUNTERS_NOW}). Reply: {@code Boolean.TRUE}.
+   */
+  record Register(PeerAddress address, org.apache.spark.rpc.RpcEndpointRef counters) implements Serializable {
     private static final long serialVersionUID = 1L;
   }
 
@@ -33,16 +36,25 @@ final class DriverMessages {
         : new String[] {address.executorId(), address.host(), Integer.toString(address.port()), address.tiers()};
   }
 
+  /**
+   * Driver → executor's {@link ExecutorCountersEndpoint}: your counters now, please. A JDK string: the executor
+   * deserializes requests with Spark's own class loader (see {@link #lookupReply}). Reply: a {@link Report}.
+   */
+  static final String COUNTERS_NOW = "vrdma-counters-now";
+
   /** The address in a {@link #lookupReply}, or null for none. */
   static PeerAddress fromLookupReply(String[] reply) {
     return reply.length == 0 ? null : new PeerAddress(reply[0], reply[1], Integer.parseInt(reply[2]), reply[3]);
   }
 
   /**
-   * Executor → driver: the executor's counters so far and the namespaces its block server serves now (latest
-   * wins). Reply: {@code Boolean.TRUE}.
+   * Executor → driver, one-way ({@code send}, periodically and when the namespaces it serves change), or the reply
+   * to {@link #COUNTERS_NOW}: the executor's counters so far and the namespaces its block server serves now (the
+   * latest wins). {@code sequence} grows with each report of an executor's runtime: a periodic report and the
+   * answer to a query travel on different connections, and the driver keeps the later one whatever arrives last.
    */
-  record Report(String executorId, Map<String, Long> counters, Set<String> namespaces) implements Serializable {
+  record Report(String executorId, long sequence, Map<String, Long> counters, Set<String> namespaces)
+      implements Serializable {
     private static final long serialVersionUID = 1L;
   }
 }

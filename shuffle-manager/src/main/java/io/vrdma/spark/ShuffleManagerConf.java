@@ -21,8 +21,12 @@ public final class ShuffleManagerConf {
       "Publish map outputs and read remote shuffle blocks over vRDMA. false: the manager is Spark's sort"
           + " shuffle, every block goes through Spark's own transfer service.");
   public static final ConfigKey<Boolean> REPORT_COUNTERS = ConfigKey.bool(PREFIX + "reportCounters", true,
-      "After each reduce task's read, the executor sends its block client's counters (bytes and blocks per"
-          + " tier, fallbacks, retries, failures) to the driver, where VrdmaDriverEndpoint sums them.");
+      "Every reportInterval, when the shuffles it serves change, and at shutdown, the executor sends its counters"
+          + " (bytes and blocks per tier, fallbacks, retries, failures, staging window) to the driver, one-way; the"
+          + " driver sums them in the vrdmaShuffleTotals metrics source. false: the driver's totals are only as"
+          + " fresh as its last explicit query of the executors.");
+  public static final ConfigKey<Long> REPORT_INTERVAL = ConfigKey.millis(PREFIX + "reportInterval", "10s",
+      "How often an executor sends its counters to the driver (reportCounters).");
 
   private static final List<ConfigKey<?>> ALL_KEYS = ConfigSection.keysDeclaredIn(ShuffleManagerConf.class);
   private static final String LAYER_PREFIX = "spark.shuffle.";

@@ -46,6 +46,7 @@ final class VrdmaBlockStoreClient extends BlockStoreClient {
   @Override
   public void fetchBlocks(String host, int port, String execId, String[] blockIds, BlockFetchingListener listener,
       DownloadFileManager downloadFileManager) {
+    long askedAt = System.nanoTime();
     List<String> ours = new ArrayList<>();
     List<String> theirs = new ArrayList<>();
     Map<String, Batch> batchOf = new HashMap<>();
@@ -125,6 +126,7 @@ final class VrdmaBlockStoreClient extends BlockStoreClient {
 
       @Override
       public void onBlockFetchSuccess(String blockId, FetchedBlock block) {
+        runtime.countBlockRead(askedAt);
         Batch batch = batchOf.get(blockId);
         if (batch != null) {
           if (batch.arrived(block, listener, this::failed)) {

@@ -3,30 +3,49 @@ package io.vrdma.spark;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.apache.spark.SparkEnv;
 import org.apache.spark.rpc.RpcCallContext;
 import org.apache.spark.rpc.RpcEndpoint;
+import org.apache.spark.rpc.RpcEndpointRef;
 import org.apache.spark.rpc.RpcEnv;
+import org.apache.spark.rpc.RpcTimeout;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import scala.concurrent.Future;
+import scala.concurrent.duration.FiniteDuration;
+import scala.reflect.ClassTag$;
 import scala.Function1;
 import scala.PartialFunction;
 import scala.runtime.AbstractPartialFunction;
 import scala.runtime.BoxedUnit;
 
 /**
- * The driver's directory of executors' block servers (discovery), and the place where executors report
- * what their block clients moved, so that an application (and the tests) can see it.
+ * The driver's directory of executors' block servers (discovery), and the place where executors report what
+ * their block clients moved and their block servers staged, so that operators (the {@link DriverShuffleSource} in
+ * Spark's metrics system) and the tests can see it. Executors report one-way and periodically; the queries below
+ * that must be exact ask each live executor for its counters first.
  */
 public final class VrdmaDriverEndpoint implements RpcEndpoint {
+  private static final Logger LOG = LoggerFactory.getLogger(VrdmaDriverEndpoint.class);
   /** Name of the endpoint in the driver's RPC environment. */
   public static final String NAME = "vrdma-shuffle";
+  /** How long an exact query waits for one executor's counters before it keeps that executor's last report. */
+  private static final long COUNTERS_QUERY_SECONDS = 10;
 
   private static volatile VrdmaDriverEndpoint current;
 
   private final RpcEnv rpcEnv;
   private final Map<String, DriverMessages.PeerAddress> peers = new ConcurrentHashMap<>();
-  private final Map<String, Map<String, Long>> counters = new ConcurrentHashMap<>();
+  /** Each executor's latest report (the one with the highest sequence number). */
+  private final Map<String, DriverMessages.Report> reports = new ConcurrentHashMap<>();
   private final Map<String, Map<String, Long>> baseline = new ConcurrentHashMap<>();
-  private final Map<String, Set<String>> namespaces = new ConcurrentHashMap<>();
+  /** Executors to ask for their counters: dropped when one does not answer (it is gone; its last report stays). */
+  private final Map<String, RpcEndpointRef> counterEndpoints = new ConcurrentHashMap<>();
+  private final AtomicBoolean sourceRegistered = new AtomicBoolean();
 
   VrdmaDriverEndpoint(RpcEnv rpcEnv) {
     this.rpcEnv = rpcEnv;
@@ -60,34 +79,108 @@ public final class VrdmaDriverEndpoint implements RpcEndpoint {
   }
 
   /**
-   * The sum over executors of counter {@code name} since {@link #resetCounters} (executors report running
-   * totals; what they had reported before the reset is subtracted). 0 when none reported it.
+   * The sum over executors of counter {@code name} since {@link #resetCounters}, exact at the time of the call: each
+   * live executor is asked for its counters first (up to 10 s each; an executor that is gone counts with its last
+   * report). What executors had reported before the reset is subtracted. 0 when none reported it. Not for the
+   * driver's RPC threads (it waits for executors' answers).
    */
   public long total(String name) {
-    long sum = 0;
-    for (Map.Entry<String, Map<String, Long>> e : counters.entrySet()) {
-      Map<String, Long> base = baseline.getOrDefault(e.getKey(), Map.of());
-      sum += e.getValue().getOrDefault(name, 0L) - base.getOrDefault(name, 0L);
-    }
-    return sum;
+    refresh();
+    return sinceReset(name);
   }
 
   /** Every counter's {@link #total}, for diagnostics. */
   public Map<String, Long> totals() {
-    Map<String, Long> out = new java.util.TreeMap<>();
-    counters.values().forEach(c -> c.keySet().forEach(name -> out.put(name, total(name))));
+    refresh();
+    Map<String, Long> out = new TreeMap<>();
+    reports.values().forEach(r -> r.counters().keySet().forEach(name -> out.put(name, sinceReset(name))));
     return out;
   }
 
-  /** Per executor, the namespaces its block server served at its latest report. */
-  public Map<String, Set<String>> servedNamespaces() {
-    return Map.copyOf(namespaces);
+  /**
+   * The sum over executors of counter {@code name} as of their latest reports, since the application started; never
+   * waits (what the metrics system shows).
+   */
+  public long reportedTotal(String name) {
+    long sum = 0;
+    for (DriverMessages.Report r : reports.values()) {
+      sum += r.counters().getOrDefault(name, 0L);
+    }
+    return sum;
   }
 
-  /** Starts counting afresh: {@link #total} counts from the executors' latest reports on (one job at a time). */
+  private long sinceReset(String name) {
+    long sum = 0;
+    for (DriverMessages.Report r : reports.values()) {
+      Map<String, Long> base = baseline.getOrDefault(r.executorId(), Map.of());
+      sum += r.counters().getOrDefault(name, 0L) - base.getOrDefault(name, 0L);
+    }
+    return sum;
+  }
+
+  /** Per executor, the namespaces its block server serves now (as of its latest report, for executors gone). */
+  public Map<String, Set<String>> servedNamespaces() {
+    refresh();
+    Map<String, Set<String>> out = new HashMap<>();
+    reports.forEach((id, r) -> out.put(id, r.namespaces()));
+    return Map.copyOf(out);
+  }
+
+  /** Starts counting afresh: {@link #total} counts from the executors' counters now on (one job at a time). */
   public void resetCounters() {
+    refresh();
     baseline.clear();
-    baseline.putAll(counters);
+    reports.forEach((id, r) -> baseline.put(id, r.counters()));
+  }
+
+  /** Asks every live executor for its counters now, in parallel; one that does not answer is not asked again. */
+  private void refresh() {
+    Map<String, Future<DriverMessages.Report>> asked = new HashMap<>();
+    RpcTimeout timeout = new RpcTimeout(FiniteDuration.apply(COUNTERS_QUERY_SECONDS, TimeUnit.SECONDS),
+        "vrdma counters query");
+    counterEndpoints.forEach((id, ref) -> asked.put(id, ref.ask(DriverMessages.COUNTERS_NOW, timeout,
+        ClassTag$.MODULE$.apply(DriverMessages.Report.class))));
+    asked.forEach((id, answer) -> {
+      try {
+        accept(timeout.awaitResult(answer));
+      } catch (Exception e) { // Spark's RpcTimeoutException or SparkException (checked in Java, unchecked in Scala)
+        counterEndpoints.remove(id);
+        LOG.info("vRDMA shuffle: executor {} did not answer for its counters ({}); its last report stands", id,
+            e.toString());
+      }
+    });
+  }
+
+  private void accept(DriverMessages.Report report) {
+    reports.merge(report.executorId(), report, (old, now) -> now.sequence() > old.sequence() ? now : old);
+  }
+
+  private void registerMetricsSource() {
+    if (sourceRegistered.compareAndSet(false, true)) {
+      // now, not at start-up: the application id is known, and Spark names the source's metrics after it
+      SparkEnv.get().metricsSystem().registerSource(new DriverShuffleSource(this));
+    }
+  }
+
+  @Override
+  public PartialFunction<Object, BoxedUnit> receive() {
+    return new AbstractPartialFunction<>() {
+      @Override
+      public boolean isDefinedAt(Object message) {
+        return message instanceof DriverMessages.Report;
+      }
+
+      @Override
+      // Scala's signature: B1 is a supertype of BoxedUnit, so returning the unit is sound
+      @SuppressWarnings("unchecked")
+      public <A1, B1> B1 applyOrElse(A1 message, Function1<A1, B1> orElse) {
+        if (message instanceof DriverMessages.Report r) {
+          accept(r);
+          return (B1) BoxedUnit.UNIT;
+        }
+        return orElse.apply(message);
+      }
+    };
   }
 
   @Override
@@ -95,8 +188,7 @@ public final class VrdmaDriverEndpoint implements RpcEndpoint {
     return new AbstractPartialFunction<>() {
       @Override
       public boolean isDefinedAt(Object message) {
-        return message instanceof DriverMessages.Register || message instanceof DriverMessages.Find
-            || message instanceof DriverMessages.Report;
+        return message instanceof DriverMessages.Register || message instanceof DriverMessages.Find;
       }
 
       @Override
@@ -104,14 +196,20 @@ public final class VrdmaDriverEndpoint implements RpcEndpoint {
       @SuppressWarnings("unchecked")
       public <A1, B1> B1 applyOrElse(A1 message, Function1<A1, B1> orElse) {
         if (message instanceof DriverMessages.Register r) {
-          peers.put(r.address().executorId(), r.address());
+          String id = r.address().executorId();
+          peers.put(id, r.address());
+          // a runtime started afresh in the same executor (local mode) numbers its reports from 1 again
+          DriverMessages.Report last = reports.get(id);
+          if (last != null) {
+            reports.put(id, new DriverMessages.Report(id, 0, last.counters(), last.namespaces()));
+          }
+          if (r.counters() != null) {
+            counterEndpoints.put(id, r.counters());
+          }
+          registerMetricsSource();
           context.reply(Boolean.TRUE);
         } else if (message instanceof DriverMessages.Find f) {
           context.reply(DriverMessages.lookupReply(peers.get(f.executorId())));
-        } else if (message instanceof DriverMessages.Report r) {
-          counters.put(r.executorId(), r.counters());
-          namespaces.put(r.executorId(), r.namespaces());
-          context.reply(Boolean.TRUE);
         } else {
           return orElse.apply(message);
         }

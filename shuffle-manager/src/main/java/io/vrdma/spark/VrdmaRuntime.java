@@ -17,7 +17,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import org.apache.spark.SparkConf;
 import org.apache.spark.SparkEnv;
@@ -51,12 +53,17 @@ public final class VrdmaRuntime implements AutoCloseable {
   private final RpcEndpointRef driver;
   private final Map<String, DriverMessages.PeerAddress> peers = new ConcurrentHashMap<>();
   private final Set<String> namespaces = ConcurrentHashMap.newKeySet();
-  private final AtomicLong sparkFallbackBlocks = new AtomicLong();
-  private final AtomicLong publishedMaps = new AtomicLong();
-  private final AtomicLong batches = new AtomicLong();
+  private final ShuffleCounters counters;
+  private final ExecutorShuffleSource source;
+  private final SparkEnv env;
+  private final RpcEndpointRef countersEndpoint;
+  private final ScheduledExecutorService reporter;
+  /** Numbers this runtime's reports (under the runtime's lock): later snapshots have larger numbers. */
+  private long reportSequence;
 
   private VrdmaRuntime(SparkEnv env, ShuffleManagerConf pluginConf) throws TransportException {
     SparkConf conf = env.conf();
+    this.env = env;
     this.reportCounters = pluginConf.get(ShuffleManagerConf.REPORT_COUNTERS);
     this.appId = conf.getAppId();
     this.executorId = env.executorId();
@@ -95,11 +102,25 @@ public final class VrdmaRuntime implements AutoCloseable {
     BlockConf blockConf = BlockConf.fromMap(settings);
     this.server = new BlockServer(node, blockConf, authenticate);
     this.client = new BlockClient(node, blockConf);
+    this.counters = new ShuffleCounters(client.metrics(), server);
+    this.source = new ExecutorShuffleSource(counters);
+    env.metricsSystem().registerSource(source);
     this.driver = RpcUtils.makeDriverRef(VrdmaDriverEndpoint.NAME, conf, env.rpcEnv());
+    this.countersEndpoint = env.rpcEnv().setupEndpoint(ExecutorCountersEndpoint.NAME,
+        new ExecutorCountersEndpoint(env.rpcEnv(), this::currentReport));
     String tiers = node.availability().stream().filter(TierAvailability::available)
         .map(a -> a.tier().name().toLowerCase(java.util.Locale.ROOT)).collect(Collectors.joining(","));
     driver.askSync(new DriverMessages.Register(new DriverMessages.PeerAddress(executorId,
-        node.advertisement().host(), node.advertisement().port(), tiers)), tag(Boolean.class));
+        node.advertisement().host(), node.advertisement().port(), tiers), countersEndpoint), tag(Boolean.class));
+    long interval = pluginConf.get(ShuffleManagerConf.REPORT_INTERVAL);
+    this.reporter = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "vrdma-shuffle-report");
+      t.setDaemon(true);
+      return t;
+    });
+    if (reportCounters) {
+      reporter.scheduleWithFixedDelay(this::report, interval, interval, TimeUnit.MILLISECONDS);
+    }
     LOG.info("vRDMA shuffle on executor {}: block server at {}:{}; {}{}", executorId, node.advertisement().host(),
         node.advertisement().port(), node.availability().stream().map(TierAvailability::toString)
             .collect(Collectors.joining("; ")),
@@ -192,7 +213,7 @@ public final class VrdmaRuntime implements AutoCloseable {
       }
     }
     server.publish(namespace, dataFile.toPath(), blocks);
-    publishedMaps.incrementAndGet();
+    counters.published();
     if (created) {
       report(); // once per shuffle and executor: the driver learns what this executor serves
     }
@@ -247,51 +268,42 @@ public final class VrdmaRuntime implements AutoCloseable {
   }
 
   void countBatch() {
-    batches.incrementAndGet();
+    counters.batch();
   }
 
   void countSparkFallback(int blocks) {
-    sparkFallbackBlocks.addAndGet(blocks);
+    counters.sparkFallback(blocks);
+  }
+
+  /** Records a block our client delivered: over which tier, and how long after the reduce task asked for it. */
+  void countBlockRead(long askedAtNanos) {
+    Tier tier = client.metrics().deliveringTier();
+    if (tier != null) {
+      source.blockRead(tier, System.nanoTime() - askedAtNanos);
+    }
+  }
+
+  /** The counters reported to the driver: see {@link ShuffleCounters}. */
+  Map<String, Long> counters() {
+    return counters.snapshot();
+  }
+
+  /** This executor's counters and namespaces now. */
+  private synchronized DriverMessages.Report currentReport() {
+    return new DriverMessages.Report(executorId, ++reportSequence, counters.snapshot(),
+        Set.copyOf(server.namespaces()));
   }
 
   /**
-   * The counters reported to the driver: bytes and blocks per tier, retries, fallbacks, failures, and the block
-   * server's staging window ({@code stage.*}).
+   * Sends this executor's counters and namespaces to the driver, one-way: periodically, when the namespaces change,
+   * and at shutdown. The driver asks for them when it needs them exact ({@link ExecutorCountersEndpoint}).
    */
-  Map<String, Long> counters() {
-    Map<String, Long> out = new HashMap<>();
-    for (Tier tier : Tier.values()) {
-      String name = tier.name().toLowerCase(java.util.Locale.ROOT);
-      out.put("bytes." + name, client.metrics().bytes(tier));
-      out.put("blocks." + name, client.metrics().blocks(tier));
-    }
-    out.put("retries", client.metrics().retries());
-    out.put("tierFallbacks", client.metrics().fallbacks());
-    out.put("corruptRefetches", client.metrics().corruptRefetches());
-    out.put("failures", client.metrics().failures());
-    out.put("sparkFallbackBlocks", sparkFallbackBlocks.get());
-    out.put("publishedMaps", publishedMaps.get());
-    out.put("batches", batches.get());
-    // the serving side's window: what it staged, and what found it full
-    var window = server.stagingMetrics();
-    out.put("stage.bytes", window.stagedBytes());
-    out.put("stage.blocks", window.stagedBlocks());
-    out.put("stage.windowWaits", window.windowWaits());
-    out.put("stage.windowFallbackBlocks", window.windowFallbackBlocks());
-    out.put("stage.windowFallbackBytes", window.windowFallbackBytes());
-    out.put("stage.leasesReclaimed", window.leasesReclaimed());
-    out.put("stage.leasesExpired", window.leasesExpired());
-    return out;
-  }
-
-  /** Sends this executor's counters to the driver (after each reduce task's read). */
   void report() {
     if (!reportCounters) {
       return;
     }
     try {
-      driver.askSync(new DriverMessages.Report(executorId, counters(), Set.copyOf(server.namespaces())),
-          tag(Boolean.class));
+      driver.send(currentReport());
     } catch (RuntimeException e) {
       LOG.debug("vRDMA shuffle: could not report counters to the driver", e);
     }
@@ -299,6 +311,14 @@ public final class VrdmaRuntime implements AutoCloseable {
 
   @Override
   public void close() {
+    reporter.shutdownNow();
+    report(); // the last counts of this executor, kept by the driver after it is gone
+    try {
+      env.rpcEnv().stop(countersEndpoint);
+    } catch (RuntimeException e) {
+      LOG.debug("vRDMA shuffle: could not stop the counters endpoint", e);
+    }
+    env.metricsSystem().removeSource(source);
     server.close();
     client.close();
     node.close();

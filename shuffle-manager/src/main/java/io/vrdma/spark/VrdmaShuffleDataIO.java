@@ -146,9 +146,16 @@ public final class VrdmaShuffleDataIO implements ShuffleDataIO {
       delegate.removeShuffle(shuffleId, blocking);
     }
 
+    /**
+     * False, as Spark's local-disk components: map outputs live only in the executor's local dirs (and, served from
+     * there, in our block server), never in storage that outlives the executor. So Spark keeps its own rules: with
+     * dynamic allocation an executor holding shuffle data is removed only when an external shuffle service serves its
+     * files ({@code spark.shuffle.service.enabled}) or shuffle tracking keeps it, and a lost executor's outputs are
+     * recomputed.
+     */
     @Override
     public boolean supportsReliableStorage() {
-      return delegate.supportsReliableStorage();
+      return false;
     }
   }
 }

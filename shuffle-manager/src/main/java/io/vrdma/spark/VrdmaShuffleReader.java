@@ -101,7 +101,6 @@ final class VrdmaShuffleReader<K, C> implements ShuffleReader<K, C> {
         if (!more && !done) {
           done = true;
           context.taskMetrics().mergeShuffleReadMetrics();
-          runtime.report();
         }
         return more;
       }

@@ -18,6 +18,8 @@ public final class BlockClientMetrics {
   private final LongAdder failures = new LongAdder();
   private final LongAdder deferred = new LongAdder();
   private final LongAdder poolWaits = new LongAdder();
+  /** The tier of the blocks being handed to a listener on this thread: delivery follows the count synchronously. */
+  private final ThreadLocal<Tier> deliveringTier = new ThreadLocal<>();
 
   BlockClientMetrics() {
     for (Tier t : Tier.values()) {
@@ -29,6 +31,16 @@ public final class BlockClientMetrics {
   void delivered(Tier tier, long size) {
     bytes.get(tier).add(size);
     blocks.get(tier).increment();
+    deliveringTier.set(tier);
+  }
+
+  /**
+   * Called from a listener's {@code onBlockFetchSuccess}: the tier the block being delivered came over (the client
+   * counts a block and hands it to the listener on the same thread, so a listener can time reads per tier). Outside
+   * a delivery, the tier of the last block delivered on the calling thread, or null.
+   */
+  public Tier deliveringTier() {
+    return deliveringTier.get();
   }
 
   void retried() {

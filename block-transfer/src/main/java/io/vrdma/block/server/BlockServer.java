@@ -102,6 +102,11 @@ public final class BlockServer implements AutoCloseable {
     return window.leasesHeld();
   }
 
+  /** Bytes of the staged blocks that readers hold right now (the staging window's use). */
+  public long bytesHeld() {
+    return window.bytesHeld();
+  }
+
   /**
    * Creates a namespace.
    *

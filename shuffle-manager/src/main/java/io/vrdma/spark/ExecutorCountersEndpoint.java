@@ -1,0 +1,54 @@
+package io.vrdma.spark;
+
+import java.util.function.Supplier;
+import org.apache.spark.rpc.RpcCallContext;
+import org.apache.spark.rpc.RpcEndpoint;
+import org.apache.spark.rpc.RpcEnv;
+import scala.Function1;
+import scala.PartialFunction;
+import scala.runtime.AbstractPartialFunction;
+import scala.runtime.BoxedUnit;
+
+/**
+ * An executor's answer to the driver's {@link DriverMessages#COUNTERS_NOW}: its counters and namespaces at this
+ * moment. Executors push their counters to the driver only periodically (never a blocking call per task), so the
+ * driver asks here when it needs them exact, e.g. right after a job ({@link VrdmaDriverEndpoint#total}).
+ */
+final class ExecutorCountersEndpoint implements RpcEndpoint {
+  /** Name of the endpoint in the executor's RPC environment. */
+  static final String NAME = "vrdma-shuffle-counters";
+
+  private final RpcEnv rpcEnv;
+  private final Supplier<DriverMessages.Report> report;
+
+  ExecutorCountersEndpoint(RpcEnv rpcEnv, Supplier<DriverMessages.Report> report) {
+    this.rpcEnv = rpcEnv;
+    this.report = report;
+  }
+
+  @Override
+  public RpcEnv rpcEnv() {
+    return rpcEnv;
+  }
+
+  @Override
+  public PartialFunction<Object, BoxedUnit> receiveAndReply(RpcCallContext context) {
+    return new AbstractPartialFunction<>() {
+      @Override
+      public boolean isDefinedAt(Object message) {
+        return DriverMessages.COUNTERS_NOW.equals(message);
+      }
+
+      @Override
+      // Scala's signature: B1 is a supertype of BoxedUnit, so returning the unit is sound
+      @SuppressWarnings("unchecked")
+      public <A1, B1> B1 applyOrElse(A1 message, Function1<A1, B1> orElse) {
+        if (!DriverMessages.COUNTERS_NOW.equals(message)) {
+          return orElse.apply(message);
+        }
+        context.reply(report.get());
+        return (B1) BoxedUnit.UNIT;
+      }
+    };
+  }
+}
