@@ -22,6 +22,14 @@ final class DriverMessages {
   }
 
   /** Executor → driver: where is this executor's block server? Reply: {@link #lookupReply}. */
+  /**
+   * Driver → every executor, one-way: an executor was removed (Spark's {@code onExecutorRemoved}); its block server is
+   * gone, so readers fail its blocks at once and leave them to Spark (FetchFailed, stage retry) without retries.
+   */
+  record PeerGone(String executorId, String host, int port, String reason) implements Serializable {
+    private static final long serialVersionUID = 1L;
+  }
+
   record Find(String executorId) implements Serializable {
     private static final long serialVersionUID = 1L;
   }

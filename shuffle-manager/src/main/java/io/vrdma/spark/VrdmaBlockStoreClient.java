@@ -137,6 +137,25 @@ final class VrdmaBlockStoreClient extends BlockStoreClient {
         deliver(blockId, block);
       }
 
+      /** Blocks that failed together (their executor is gone) go to Spark's client in one call. */
+      @Override
+      public void onBlocksFailed(List<String> ids, Throwable cause) {
+        List<String> toSpark = new ArrayList<>();
+        for (String id : ids) {
+          Batch batch = batchOf.get(id);
+          if (batch == null) {
+            toSpark.add(id);
+          } else if (batch.failed()) {
+            toSpark.add(batch.id);
+          }
+        }
+        if (!toSpark.isEmpty()) {
+          LOG.warn("vRDMA shuffle: {} blocks of executor {} failed ({}); reading them through Spark", toSpark.size(),
+              execId, cause.toString());
+          throughSpark(host, port, execId, toSpark, listener, downloadFileManager);
+        }
+      }
+
       @Override
       public void onBlockFetchFailure(String blockId, Throwable cause) {
         Batch batch = batchOf.get(blockId);

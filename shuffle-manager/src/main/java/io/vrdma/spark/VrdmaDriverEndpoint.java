@@ -46,6 +46,7 @@ public final class VrdmaDriverEndpoint implements RpcEndpoint {
   /** Executors to ask for their counters: dropped when one does not answer (it is gone; its last report stays). */
   private final Map<String, RpcEndpointRef> counterEndpoints = new ConcurrentHashMap<>();
   private final AtomicBoolean sourceRegistered = new AtomicBoolean();
+  private final AtomicBoolean listening = new AtomicBoolean();
 
   VrdmaDriverEndpoint(RpcEnv rpcEnv) {
     this.rpcEnv = rpcEnv;
@@ -155,6 +156,38 @@ public final class VrdmaDriverEndpoint implements RpcEndpoint {
     reports.merge(report.executorId(), report, (old, now) -> now.sequence() > old.sequence() ? now : old);
   }
 
+  /**
+   * Listens for executor removals once the application's SparkContext is up (it is not yet while SparkEnv starts
+   * this endpoint; executors register and readers look peers up only once it is).
+   */
+  private void listenForExecutorRemovals() {
+    if (listening.get()) {
+      return;
+    }
+    scala.Option<org.apache.spark.SparkContext> sc = org.apache.spark.SparkContext$.MODULE$.getActive();
+    if (sc.isDefined() && listening.compareAndSet(false, true)) {
+      sc.get().addSparkListener(new org.apache.spark.scheduler.SparkListener() {
+        @Override
+        public void onExecutorRemoved(org.apache.spark.scheduler.SparkListenerExecutorRemoved removed) {
+          executorRemoved(removed.executorId(), removed.reason());
+        }
+      });
+    }
+  }
+
+  /** Forgets a removed executor's block server and tells every other executor, one-way. */
+  void executorRemoved(String executorId, String reason) {
+    DriverMessages.PeerAddress gone = peers.remove(executorId);
+    counterEndpoints.remove(executorId);
+    if (gone == null) {
+      return;
+    }
+    DriverMessages.PeerGone notice = new DriverMessages.PeerGone(executorId, gone.host(), gone.port(), reason);
+    counterEndpoints.values().forEach(ref -> ref.send(notice));
+    LOG.info("vRDMA shuffle: executor {} ({}:{}) removed ({}); told {} executors", executorId, gone.host(),
+        gone.port(), reason, counterEndpoints.size());
+  }
+
   private void registerMetricsSource() {
     if (sourceRegistered.compareAndSet(false, true)) {
       // now, not at start-up: the application id is known, and Spark names the source's metrics after it
@@ -207,8 +240,10 @@ public final class VrdmaDriverEndpoint implements RpcEndpoint {
             counterEndpoints.put(id, r.counters());
           }
           registerMetricsSource();
+          listenForExecutorRemovals();
           context.reply(Boolean.TRUE);
         } else if (message instanceof DriverMessages.Find f) {
+          listenForExecutorRemovals();
           context.reply(DriverMessages.lookupReply(peers.get(f.executorId())));
         } else {
           return orElse.apply(message);

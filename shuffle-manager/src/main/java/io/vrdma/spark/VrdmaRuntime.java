@@ -107,7 +107,7 @@ public final class VrdmaRuntime implements AutoCloseable {
     env.metricsSystem().registerSource(source);
     this.driver = RpcUtils.makeDriverRef(VrdmaDriverEndpoint.NAME, conf, env.rpcEnv());
     this.countersEndpoint = env.rpcEnv().setupEndpoint(ExecutorCountersEndpoint.NAME,
-        new ExecutorCountersEndpoint(env.rpcEnv(), this::currentReport));
+        new ExecutorCountersEndpoint(env.rpcEnv(), this::currentReport, this::peerGone));
     String tiers = node.availability().stream().filter(TierAvailability::available)
         .map(a -> a.tier().name().toLowerCase(java.util.Locale.ROOT)).collect(Collectors.joining(","));
     driver.askSync(new DriverMessages.Register(new DriverMessages.PeerAddress(executorId,
@@ -263,6 +263,14 @@ public final class VrdmaRuntime implements AutoCloseable {
   }
 
   /** Forgets a peer (it failed): its blocks go through Spark until the driver is asked again. */
+  /** The driver says an executor was removed: its blocks fail at once, in flight or asked for later. */
+  void peerGone(DriverMessages.PeerGone gone) {
+    peers.remove(gone.executorId());
+    client.peerGone(gone.host(), gone.port(), "executor " + gone.executorId() + " removed: " + gone.reason());
+    LOG.info("vRDMA shuffle on executor {}: executor {} at {}:{} was removed ({}); its blocks go to Spark at once",
+        executorId, gone.executorId(), gone.host(), gone.port(), gone.reason());
+  }
+
   void forget(String peerExecutorId) {
     peers.remove(peerExecutorId);
   }

@@ -24,4 +24,15 @@ public interface BlockFetchListener {
       onBlockFetchSuccess(blockIds.get(i), blocks.get(i));
     }
   }
+
+  /**
+   * Blocks that failed together for one reason (their peer is gone, their retries are used up), at once: a
+   * listener that hands failures to another client can do it in one call. By default each goes to
+   * {@link #onBlockFetchFailure}.
+   */
+  default void onBlocksFailed(List<String> blockIds, Throwable cause) {
+    for (String id : blockIds) {
+      onBlockFetchFailure(id, cause);
+    }
+  }
 }

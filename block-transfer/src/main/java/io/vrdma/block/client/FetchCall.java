@@ -111,7 +111,24 @@ final class FetchCall {
       List<String> rest = List.copyOf(ids);
       client.threads().later(client.backoff(attempt + 1), () -> start(rest, attempt + 1));
     } else {
-      ids.forEach(id -> fail(id, e));
+      failAll(ids, e);
+    }
+  }
+
+  /** Reports blocks that failed together, in one call to the listener. */
+  void failAll(List<String> ids, Throwable cause) {
+    if (ids.size() == 1) {
+      fail(ids.get(0), cause);
+      return;
+    }
+    ids.forEach(id -> client.metrics().failed());
+    try {
+      listener.onBlocksFailed(List.copyOf(ids), cause);
+    } catch (RuntimeException e) {
+      LOG.warn("listener failed on the failure of blocks {}..: {}", ids.get(0), e.toString());
+    }
+    if (outstanding.addAndGet(-ids.size()) == 0) {
+      done.complete(null);
     }
   }
 

@@ -311,7 +311,7 @@ final class RunRead {
   private void failAll(TransportException cause) {
     giveLeaseBack();
     finish();
-    parts.forEach(p -> call.fail(p.id(), cause));
+    call.failAll(parts.stream().map(Part::id).toList(), cause);
   }
 
   /** Returns the run's room in flow control: the bytes are delivered (or failed). */
