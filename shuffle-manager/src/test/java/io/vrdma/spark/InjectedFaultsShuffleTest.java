@@ -61,16 +61,19 @@ class InjectedFaultsShuffleTest extends ClusterTest {
   /**
    * The first attempt of one reduce task kills its executor mid-read: its map outputs and block server are gone,
    * reads from it fail on our client and on Spark's, Spark recomputes the lost map outputs on a new executor
-   * (which registers its own block server) and the result is still exact.
+   * (which registers its own block server) and the result is still exact. The driver tells the surviving executor
+   * that the dead one was removed, and the dead one's block server leaves the driver's directory.
    */
   @Test
   @Order(2)
   void executorKilledDuringReduce() throws Exception {
     AtomicInteger removedExecutors = new AtomicInteger();
+    java.util.Set<String> removedIds = java.util.concurrent.ConcurrentHashMap.newKeySet();
     sc.sc().addSparkListener(new SparkListener() {
       @Override
       public void onExecutorRemoved(SparkListenerExecutorRemoved removed) {
         removedExecutors.incrementAndGet();
+        removedIds.add(removed.executorId());
       }
     });
     int n = 20_000;
@@ -94,5 +97,16 @@ class InjectedFaultsShuffleTest extends ClusterTest {
     assertEquals(expected, actual);
     sc.sc().listenerBus().waitUntilEmpty();
     assertTrue(removedExecutors.get() >= 1, "no executor died: the test proved nothing");
+    for (String id : removedIds) {
+      assertTrue(!VrdmaDriverEndpoint.current().executors().containsKey(id),
+          "removed executor " + id + " is still in the driver's directory");
+    }
+    // the notice is one-way: give the surviving executor's log a moment to show it
+    List<String> told = List.of();
+    for (int i = 0; i < 50 && told.isEmpty(); i++) {
+      told = LocalCluster.executorLogLines(sc.sc().applicationId(), "its blocks go to Spark at once");
+      Thread.sleep(100);
+    }
+    assertTrue(!told.isEmpty(), "no surviving executor heard that executor " + removedIds + " was removed");
   }
 }
