@@ -90,6 +90,8 @@ final class StagingWindow implements AutoCloseable {
   private final Set<Tier> full = EnumSet.noneOf(Tier.class);
   private final Set<String> fallbackLogged = ConcurrentHashMap.newKeySet();
   private long nextLeaseId = 1;
+  /** Leases taken back whose registrations are not closed yet (they are closed outside the lock). */
+  private int freeing;
   private final int threads;
   private int drainsRunning;
   private boolean closed;
@@ -182,10 +184,10 @@ final class StagingWindow implements AutoCloseable {
     free(done);
   }
 
-  /** Leases held right now, over all peers. */
+  /** Leases held right now, over all peers: taken back ones count until their space is actually free. */
   int leasesHeld() {
     synchronized (lock) {
-      return leases.size();
+      return leases.size() + freeing;
     }
   }
 
@@ -240,6 +242,7 @@ final class StagingWindow implements AutoCloseable {
     lease.peer.leases.remove(lease);
     lease.peer.heldBytes -= lease.run.length;
     full.remove(lease.tier);
+    freeing++;
     return lease;
   }
 
@@ -247,6 +250,9 @@ final class StagingWindow implements AutoCloseable {
     for (Lease lease : done) {
       lease.registration.close();
       onReleased.accept(lease.run.first(), lease.registration);
+      synchronized (lock) {
+        freeing--;
+      }
     }
     if (!done.isEmpty()) {
       drain();
