@@ -223,7 +223,7 @@ public final class BlockServer implements AutoCloseable {
     for (String id : locate.blockIds()) {
       blocks.add(ns == null ? null : ns.blocks.get(id));
     }
-    return window.locate(peer, locate.tier(), locate.maxRunBytes(), blocks).thenApply(Messages::locateAnswer);
+    return window.locate(peer, locate.tier(), locate.maxRunBytes(), locate.maxInlineBytes(), blocks).thenApply(Messages::locateAnswer);
   }
 
   private boolean mayAccess(InboundConnection peer, String namespace) {
