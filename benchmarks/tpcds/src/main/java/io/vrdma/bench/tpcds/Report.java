@@ -335,28 +335,39 @@ final class Report {
   void chart(Path png) throws IOException {
     List<TpcdsBenchmark.QueryResult> done = completed();
     List<String> queries = done.stream().map(r -> r.query).collect(Collectors.toList());
-    int width = Math.max(900, 120 + queries.size() * o.variants().size() * 14);
-    XYChart chart = new XYChartBuilder().width(width).height(520)
-        .title(String.format(Locale.ROOT, "TPC-DS sf%s, %s: query seconds per shuffle, median (dot) and min–max of"
-            + " %d round(s)", TpcdsBenchmark.scaleText(o.scale()), o.hosts() == null ? "Spark local-cluster[2,1,"
-                + o.executorMb() + "]" : "separate hosts", o.rounds()))
-        .xAxisTitle("query").yAxisTitle("seconds").build();
-    chart.getStyler().setLegendPosition(Styler.LegendPosition.InsideNW);
-    chart.getStyler().setXAxisMin(-0.5);
-    chart.getStyler().setXAxisMax(Math.max(queries.size(), 1) - 0.5);
+    int n = o.variants().size();
+    int slot = n + 1; // x positions per query: one per variant and a gap
+    int width = Math.max(900, 200 + queries.size() * n * 14);
+    XYChart chart = new XYChartBuilder().width(width).height(560)
+        .title(String.format(Locale.ROOT, "TPC-DS sf%s on %s, %d timed round(s)", TpcdsBenchmark.scaleText(o.scale()),
+            o.hosts() == null ? "Spark local-cluster[2,1," + o.executorMb() + "]" : "separate hosts", o.rounds()))
+        .xAxisTitle("query").yAxisTitle("seconds: median (dot), min–max (line)").build();
+    chart.getStyler().setLegendPosition(Styler.LegendPosition.OutsideS);
+    chart.getStyler().setLegendLayout(Styler.LegendLayout.Horizontal);
     chart.getStyler().setYAxisMin(0.0);
-    chart.getStyler().setXAxisTickMarkSpacingHint(20);
-    chart.getStyler().setXAxisLabelRotation(queries.size() > 20 ? 90 : 0);
+    chart.getStyler().setAxisTicksMarksVisible(false);
+    // upright labels would not fit one per position, and XChart then drops all but the ends
+    chart.getStyler().setXAxisLabelRotation(90);
+    // the query's name under its first variant, nothing at the other positions (XChart gives up on ticks between
+    // the ends when the first and last label read the same, so the labelled position is the first)
     chart.setCustomXAxisTickLabelsFormatter(x -> {
       long i = Math.round(x);
-      return Math.abs(x - i) < 1e-6 && i >= 0 && i < queries.size() ? queries.get((int) i) : " ";
+      return Math.abs(x - i) < 1e-6 && i >= 0 && i % slot == 0 && i / slot < queries.size()
+          ? queries.get((int) (i / slot)) : " ";
     });
+    // an invisible series at every position: XChart puts a tick at each x value when they are equally spaced
+    double[] grid = new double[Math.max(queries.size(), 1) * slot];
+    for (int i = 0; i < grid.length; i++) {
+      grid[i] = i;
+    }
+    XYSeries positions = chart.addSeries(" ", grid, new double[grid.length]);
+    positions.setShowInLegend(false);
+    positions.setMarker(SeriesMarkers.NONE);
+    positions.setLineColor(new Color(0, 0, 0, 0));
     Color[] palette = chart.getStyler().getSeriesColors();
-    int n = o.variants().size();
     for (int k = 0; k < n; k++) {
       String v = o.variants().get(k);
       Color color = palette[k % palette.length];
-      double offset = n == 1 ? 0 : -0.3 + 0.6 * k / (n - 1);
       String name = v;
       if (hasRatios() && !v.equals(BASE) && !done.isEmpty()) {
         name = String.format(Locale.ROOT, "%s (total %.2f x stock)", v, total(v).median() / total(BASE).median());
@@ -365,7 +376,7 @@ final class Report {
       double[] ys = new double[xs.length];
       for (int i = 0; i < done.size(); i++) {
         Spread s = spread(done.get(i), v);
-        xs[i] = i + offset;
+        xs[i] = i * slot + k;
         ys[i] = s.median();
         XYSeries range = chart.addSeries(v + " range " + i, new double[] {xs[i], xs[i]}, new double[] {s.min(),
             s.max()});

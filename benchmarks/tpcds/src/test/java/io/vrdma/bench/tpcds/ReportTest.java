@@ -4,11 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The report's arithmetic on made-up answers: spreads per query and of the per-round totals, verdicts only where
@@ -47,7 +49,7 @@ class ReportTest {
   }
 
   @Test
-  void spreadsVerdictsAndTiersOverThreeRounds() throws Exception {
+  void spreadsVerdictsAndTiersOverThreeRounds(@TempDir Path dir) throws Exception {
     List<String> variants = List.of("stock", "vrdma-shm", "vrdma-tcp");
     // q3: ours within 1.05 x stock's fastest in every round (met); q72: ours beyond stock's slowest (MISSED)
     Report report = new Report(options(variants, 3), List.of(
@@ -78,6 +80,9 @@ class ReportTest {
         + "MISSED"), String.join("\n", csv));
     assertTrue(csv.contains("total,vrdma-shm,3,13.000,12.000,13.400,,,2000000,1000000,2000000,1000000,0,0,0.9848,"
         + "2-queries,undecided (spread)"), String.join("\n", csv));
+    Path png = dir.resolve(Report.PNG);
+    report.chart(png);
+    assertTrue(Files.size(png) > 1000, "chart of " + Files.size(png) + " bytes");
   }
 
   @Test
