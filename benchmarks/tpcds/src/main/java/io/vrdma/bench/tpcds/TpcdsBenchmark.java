@@ -43,8 +43,8 @@ import java.util.stream.Collectors;
 public final class TpcdsBenchmark {
   static final List<String> DEFAULT_VARIANTS = List.of("stock", "vrdma-shm", "vrdma-tcp");
   /**
-   * Timed rounds by default: three give a median and a min–max spread, the least from which a verdict can be read
-   * on this noisy shared machine (one round's noise decided the verdicts before), in about ten minutes at SF 0.1.
+   * Timed rounds by default: three give a median and a min–max spread, the fewest from which a verdict can be read
+   * on a noisy machine (one round's noise decided the verdicts before).
    */
   static final int DEFAULT_ROUNDS = 3;
   /** Untimed rounds by default: one, so that class loading, JIT and first connections are not timed. */
