@@ -107,35 +107,17 @@ final class HostsReport {
     return rows;
   }
 
-  static double median(double[] xs) {
-    double[] s = xs.clone();
-    Arrays.sort(s);
-    return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-  }
-
-  /** Median, min and max wall time of a variant's rounds. */
-  record Stat(double median, double min, double max, double cpu, long written, long remote, long shm, long tcp) {
+  /** The spread of a variant's wall times over its rounds, and its first round's CPU and byte counts. */
+  record Stat(Spread wall, double cpu, long written, long remote, long shm, long tcp) {
     static Stat of(List<Row> rs) {
-      double[] w = rs.stream().mapToDouble(Row::wall).toArray();
-      return new Stat(HostsReport.median(w), Arrays.stream(w).min().orElse(0), Arrays.stream(w).max().orElse(0),
-          HostsReport.median(rs.stream().mapToDouble(Row::cpu).toArray()), rs.get(0).written(), rs.get(0).remote(),
+      return new Stat(Spread.of(rs.stream().mapToDouble(Row::wall).toArray()),
+          Spread.of(rs.stream().mapToDouble(Row::cpu).toArray()).median(), rs.get(0).written(), rs.get(0).remote(),
           rs.get(0).shm(), rs.get(0).tcp());
     }
-  }
 
-  /**
-   * A verdict on "a &lt;= limit x b" that the spread supports: met when even a's slowest round is within the limit
-   * of b's fastest, MISSED when even a's fastest is beyond the limit of b's slowest, otherwise "undecided" (the
-   * rounds overlap the limit; more rounds would tell).
-   */
-  static String verdict(Stat a, Stat b, double limit) {
-    if (a.max() <= limit * b.min()) {
-      return "met";
+    double median() {
+      return wall.median();
     }
-    if (a.min() > limit * b.max()) {
-      return "MISSED";
-    }
-    return "undecided (spread)";
   }
 
   private static int report(Options o, PrintStream stdout, PrintStream stderr) throws IOException {
@@ -190,22 +172,22 @@ final class HostsReport {
           String verdict = "";
           if (v.equals("vrdma-shm") && bound != null) {
             target = String.format(Locale.ROOT, "<= %.2f x bound", SHM_VS_BOUND);
-            verdict = verdict(s, bound, SHM_VS_BOUND);
+            verdict = Spread.verdict(s.wall(), bound.wall(), SHM_VS_BOUND);
           } else if (v.equals("vrdma-tcp") && stock != null) {
             target = String.format(Locale.ROOT, "<= %.2f x stock", TCP_VS_STOCK);
-            verdict = verdict(s, stock, TCP_VS_STOCK);
+            verdict = Spread.verdict(s.wall(), stock.wall(), TCP_VS_STOCK);
           } else if (v.equals("stock")) {
             target = "(baseline)";
           } else if (v.equals("stock-hostlocal")) {
             target = "(bound: no transfer)";
           }
-          if (verdict.equals("MISSED")) {
+          if (verdict.equals(Spread.MISSED)) {
             missed.add(String.format(Locale.ROOT, "compress %s, link %s: %s %.2f s vs %s (%s)", compress, link, v,
                 s.median(), target, v.equals("vrdma-shm") ? String.format(Locale.ROOT, "bound %.2f s",
                     bound.median()) : String.format(Locale.ROOT, "stock %.2f s", stock.median())));
           }
-          md.append(String.format(Locale.ROOT, "| %s | %.2f [%.2f–%.2f] | %s | %s | %.1f | %.1f | %.1f | %.1f | %s |"
-              + " %s |%n", v, s.median(), s.min(), s.max(), stock == null ? "-" : fmt(s.median() / stock.median()),
+          md.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %.1f | %.1f | %.1f | %.1f | %s |"
+              + " %s |%n", v, s.wall().text(), stock == null ? "-" : fmt(s.median() / stock.median()),
               bound == null ? "-" : fmt(s.median() / bound.median()), s.cpu(), s.remote() / 1e6, s.shm() / 1e6,
               s.tcp() / 1e6, target, verdict));
         }
@@ -215,7 +197,8 @@ final class HostsReport {
     md.append(String.format(Locale.ROOT, "%nRecords read back equal under every variant and link (checksum): %s."
         + " Remote MB: Spark's remote bytes read (task metrics); shm/tcp MB: bytes our block client moved per tier."
         + " Verdicts only where the rounds' spread decides (met: the slowest round within the target of the"
-        + " reference's fastest; MISSED: the fastest beyond it of the slowest). MB = 10^6 B.%n",
+        + " reference's fastest; MISSED: the fastest beyond it of the slowest; a single round decides nothing)."
+        + " MB = 10^6 B.%n",
         errors.isEmpty() ? "yes" : "**NO**"));
     Files.createDirectories(o.out());
     Files.writeString(o.out().resolve(MD), md.toString());

@@ -66,8 +66,10 @@ class TpcdsBenchmarkTest {
         "skipped: /dev/shm is not a writable directory here, and the vrdma-shm variant needs its arena file there");
     Path cache = dir.resolve("cache");
     Path out = dir.resolve("out");
+    // one timed round and no warm-up: this checks rows and the report's shape, not timings, and stays short
     Run r = run("--scale", "0.01", "--queries", "q3,q42,q55", "--cache", cache.toString(), "--out", out.toString(),
-        "--executor-mb", "1024", "--driver-mb", "768", "--shuffle-partitions", "16", "--arena", "256m");
+        "--executor-mb", "1024", "--driver-mb", "768", "--shuffle-partitions", "16", "--arena", "256m",
+        "--rounds", "1", "--warmup", "0");
     assertEquals(0, r.exit(), r.err());
 
     // the data: generated once, the returns table from its sales table's pass, nothing left to make
@@ -82,12 +84,15 @@ class TpcdsBenchmarkTest {
     String md = Files.readString(out.resolve(Report.MD));
     assertEquals(md, r.out().substring(0, md.length()));
     assertTrue(md.contains("for 3 of 3 queries run"), md);
+    assertTrue(md.contains("- vrdma-shm: shm "), md);
     byte[] png = Files.readAllBytes(out.resolve(Report.PNG));
     assertArrayEquals(new byte[] {(byte) 0x89, 'P', 'N', 'G'}, Arrays.copyOf(png, 4));
     List<String> csv = Files.readAllLines(out.resolve(Report.CSV));
-    assertEquals(1 + 3 * 3, csv.size(), String.join("\n", csv));
+    // a line per query and variant, then a total per variant
+    assertEquals(1 + 3 * 3 + 3, csv.size(), String.join("\n", csv));
+    assertTrue(csv.get(10).startsWith("total,stock,1,"), csv.get(10));
     Map<String, String> hashByQuery = new HashMap<>();
-    for (String line : csv.subList(1, csv.size())) {
+    for (String line : csv.subList(1, 10)) {
       String[] f = line.split(",", -1);
       String query = f[0];
       String variant = f[1];
@@ -134,6 +139,21 @@ class TpcdsBenchmarkTest {
         "--help")) {
       assertTrue(r.out().contains("  " + flag + " "), flag + " not in\n" + r.out());
     }
+  }
+
+  @Test
+  void defaultRunWarmsUpOnceAndTimesThreeRoundsOfTheEightQueriesAtSfPointOne() {
+    TpcdsBenchmark.Options o = TpcdsBenchmark.parse(new String[] {});
+    assertEquals(1, o.warmup());
+    assertEquals(3, o.rounds());
+    assertEquals(0.1, o.scale());
+    assertEquals(List.of("q3", "q19", "q42", "q55", "q14a", "q64", "q72", "q95"), o.queries());
+    assertEquals(List.of("stock", "vrdma-shm", "vrdma-tcp"), o.variants());
+    TpcdsBenchmark.Options one = TpcdsBenchmark.parse(new String[] {"--rounds", "1", "--warmup", "0"});
+    assertEquals(List.of(1, 0), List.of(one.rounds(), one.warmup()));
+    Run help = run("--help");
+    assertTrue(help.out().contains("(default 3)") && help.out().contains("before the timed ones (default 1)"),
+        help.out());
   }
 
   @Test
