@@ -333,6 +333,9 @@ final class RunRead {
 
   /** Returns the run's room in flow control: the bytes are delivered (or failed). */
   private void finish() {
+    if (run.isInline()) {
+      return; // an inline run never took room in flow control
+    }
     client.flow().release(call.session.key(), charge);
   }
 
