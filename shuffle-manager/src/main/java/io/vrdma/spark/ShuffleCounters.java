@@ -29,7 +29,7 @@ final class ShuffleCounters {
       names.add("blocks." + tierName(tier));
     }
     names.addAll(List.of("retries", "tierFallbacks", "corruptRefetches", "failures", "deferredBlocks",
-        "sparkFallbackBlocks", "publishedMaps", "batches", "stage.bytes", "stage.blocks", "stage.windowWaits",
+        "sparkFallbackBlocks", "publishedMaps", "migratedMaps", "batches", "stage.bytes", "stage.blocks", "stage.windowWaits",
         "stage.windowFallbackBlocks", "stage.windowFallbackBytes", "stage.leasesReclaimed", "stage.leasesExpired",
         "stage.bytesHeld", "stage.leasesHeld"));
     NAMES = Collections.unmodifiableList(names);
@@ -37,6 +37,7 @@ final class ShuffleCounters {
 
   private final LongAdder sparkFallbackBlocks = new LongAdder();
   private final LongAdder publishedMaps = new LongAdder();
+  private final LongAdder migratedMaps = new LongAdder();
   private final LongAdder batches = new LongAdder();
   private final Map<String, LongSupplier> suppliers = new LinkedHashMap<>();
 
@@ -52,6 +53,7 @@ final class ShuffleCounters {
     suppliers.put("deferredBlocks", client::deferredBlocks);
     suppliers.put("sparkFallbackBlocks", sparkFallbackBlocks::sum);
     suppliers.put("publishedMaps", publishedMaps::sum);
+    suppliers.put("migratedMaps", migratedMaps::sum);
     suppliers.put("batches", batches::sum);
     // the serving side's window: what it staged, what found it full, and what readers hold in it now
     var window = server.stagingMetrics();
@@ -97,6 +99,11 @@ final class ShuffleCounters {
 
   void published() {
     publishedMaps.increment();
+  }
+
+  /** A map output that decommissioning migrated here was published (it counts in {@code publishedMaps} too). */
+  void migrated() {
+    migratedMaps.increment();
   }
 
   void batch() {
