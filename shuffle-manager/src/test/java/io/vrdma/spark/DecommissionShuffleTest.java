@@ -26,6 +26,7 @@ import org.apache.spark.scheduler.SparkListener;
 import org.apache.spark.scheduler.SparkListenerExecutorRemoved;
 import org.apache.spark.scheduler.SparkListenerTaskEnd;
 import org.apache.spark.scheduler.cluster.CoarseGrainedSchedulerBackend;
+import org.apache.spark.storage.BlockManagerId;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -97,6 +98,20 @@ class DecommissionShuffleTest {
     }
   }
 
+  /** Executors' block managers (not the driver's): id to host. */
+  private Map<String, String> executorHosts() {
+    Map<String, String> hosts = new TreeMap<>();
+    scala.collection.Iterator<BlockManagerId> ids = sc.sc().env().blockManager().master().getMemoryStatus().keySet()
+        .iterator();
+    while (ids.hasNext()) {
+      BlockManagerId id = ids.next();
+      if (!id.isDriver()) {
+        hosts.put(id.executorId(), id.host());
+      }
+    }
+    return hosts;
+  }
+
   /**
    * Partitions {@code 0..n-1}, each preferring {@code location} (Spark's {@code executor_<host>_<id>}: that executor).
    * A Scala list built with {@code ::}, raw: Spark 3.5 (Scala 2.12) and Spark 4 (2.13) type the argument of
@@ -115,10 +130,9 @@ class DecommissionShuffleTest {
   void migratedMapOutputsAreReadOverOurTiersExactly() throws Exception {
     VrdmaDriverEndpoint driver = VrdmaDriverEndpoint.current();
     assertNotNull(driver, "no vRDMA driver endpoint: the shuffle manager did not start");
-    await("three executors registered their block servers (so far " + driver.executors() + ")",
-        Duration.ofSeconds(90), () -> driver.executors().size() == 3);
-    String mapper = new TreeMap<>(driver.executors()).firstKey();
-    String mapperHost = driver.blockServer(mapper).substring(0, driver.blockServer(mapper).lastIndexOf(':'));
+    await("three executors are up", Duration.ofSeconds(90), () -> executorHosts().size() == 3);
+    String mapper = new TreeMap<>(executorHosts()).firstKey();
+    String mapperHost = executorHosts().get(mapper);
     RDD<Integer> seeds = placedOn(sc.sc(), MAPS, "executor_" + mapperHost + "_" + mapper);
     int perMap = 20_000;
     Map<Integer, Long> expected = new TreeMap<>();
