@@ -61,6 +61,14 @@ public final class BlockConf {
       "Client: blocks asked for together that lie back to back on the peer (the contiguous reduce partitions of one"
           + " map output) are staged and read as one run of at most this many bytes (and at most one pooled"
           + " buffer), then cut into blocks: one read instead of one per block. 0 reads every block alone.");
+  public static final ConfigKey<Long> CLIENT_INLINE_BYTES = ConfigKey.size(PREFIX + "client.inlineBytes", "4k",
+      "Client: a run of at most this many bytes comes in the locate answer itself instead of being staged and read"
+          + " (no staging copy, no lease, no second round trip): what makes the tiny blocks of jobs with thousands"
+          + " of maps and reducers cheap. Its bytes cross the control connection and are counted as inline, not"
+          + " under a tier. 0 turns it off.");
+  public static final ConfigKey<Long> STAGE_INLINE_ANSWER_BYTES = ConfigKey.size(PREFIX + "stage.inlineAnswerBytes",
+      "256k", "Server: the most bytes of small runs one locate answer carries inline; the runs beyond it are"
+          + " staged (or served in place) as usual.");
   public static final ConfigKey<Long> CLIENT_THREADS = ConfigKey.size(PREFIX + "client.threads", "2",
       "Client: threads that handle locate answers and read completions (checksums, cutting runs into blocks,"
           + " spill files, delivery to the engine); the transport's event loops only move bytes.");
@@ -77,6 +85,10 @@ public final class BlockConf {
     if (get(MAX_BYTES_IN_FLIGHT) < 1 || get(MAX_BYTES_IN_FLIGHT_PER_PEER) < 1 || get(MAX_REQUESTS_IN_FLIGHT) < 1
         || get(MAX_REQUESTS_IN_FLIGHT_PER_PEER) < 1 || get(LOCATE_BATCH) < 1) {
       throw new IllegalArgumentException("flow-control limits under " + PREFIX + " must be at least 1");
+    }
+    if (get(CLIENT_INLINE_BYTES) > 1 << 20 || get(STAGE_INLINE_ANSWER_BYTES) > 8 << 20) {
+      throw new IllegalArgumentException(CLIENT_INLINE_BYTES.name() + " must be at most 1m and "
+          + STAGE_INLINE_ANSWER_BYTES.name() + " at most 8m (they travel in control messages)");
     }
     if (get(LOCATE_BATCH) > MessagesLimits.MAX_BLOCKS_PER_LOCATE) {
       throw new IllegalArgumentException(LOCATE_BATCH.name() + " must be at most " + MessagesLimits.MAX_BLOCKS_PER_LOCATE);

@@ -210,7 +210,10 @@ class BlockTransferTest {
       done.get(60, TimeUnit.SECONDS);
       assertTrue(c.eachReportedOnce(ids.size()), "every block reported once");
       assertTrue(!c.failures.isEmpty(), "blocks asked after the drop cannot arrive");
-      c.failures.values().forEach(e -> assertInstanceOf(BlockNotFoundException.class, e, e.toString()));
+      // a block asked after the drop is not found; one whose run was being read in place when the drop took the
+      // run's lease back is caught by its end check (never delivered with someone else's bytes)
+      c.failures.values().forEach(e -> assertTrue(e instanceof BlockNotFoundException
+          || e.getMessage() != null && e.getMessage().contains("changed while it was read in place"), e.toString()));
       c.blocks.forEach((id, bytes) -> assertNull(Patterns.mismatch(5, Long.parseLong(id.substring(1)) * (128 << 10),
           bytes, 0, 128 << 10), "a delivered block is intact"));
       assertEquals(freeBefore, shm.arena().freeChunks(), "the dropped namespace's arena space is free again");

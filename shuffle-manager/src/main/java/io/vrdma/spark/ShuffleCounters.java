@@ -28,10 +28,11 @@ final class ShuffleCounters {
       names.add("bytes." + tierName(tier));
       names.add("blocks." + tierName(tier));
     }
-    names.addAll(List.of("retries", "tierFallbacks", "corruptRefetches", "failures", "deferredBlocks",
-        "sparkFallbackBlocks", "publishedMaps", "migratedMaps", "batches", "stage.bytes", "stage.blocks", "stage.windowWaits",
+    names.addAll(List.of("bytes.inline", "blocks.inline", "retries", "tierFallbacks", "corruptRefetches", "failures",
+        "deferredBlocks", "sparkFallbackBlocks", "publishedMaps", "migratedMaps", "batches", "stage.bytes", "stage.blocks",
+        "stage.windowWaits",
         "stage.windowFallbackBlocks", "stage.windowFallbackBytes", "stage.leasesReclaimed", "stage.leasesExpired",
-        "stage.bytesHeld", "stage.leasesHeld"));
+        "stage.bytesHeld", "stage.leasesHeld", "stage.inlineBlocks", "stage.inlineBytes"));
     NAMES = Collections.unmodifiableList(names);
   }
 
@@ -46,6 +47,9 @@ final class ShuffleCounters {
       suppliers.put("bytes." + tierName(tier), () -> client.bytes(tier));
       suppliers.put("blocks." + tierName(tier), () -> client.blocks(tier));
     }
+    // part of the tiers' counts: small blocks that came in locate answers
+    suppliers.put("bytes.inline", client::inlineBytes);
+    suppliers.put("blocks.inline", client::inlineBlocks);
     suppliers.put("retries", client::retries);
     suppliers.put("tierFallbacks", client::fallbacks);
     suppliers.put("corruptRefetches", client::corruptRefetches);
@@ -66,6 +70,8 @@ final class ShuffleCounters {
     suppliers.put("stage.leasesExpired", window::leasesExpired);
     suppliers.put("stage.bytesHeld", server::bytesHeld);
     suppliers.put("stage.leasesHeld", () -> server.leasesHeld());
+    suppliers.put("stage.inlineBlocks", window::inlineBlocks);
+    suppliers.put("stage.inlineBytes", window::inlineBytes);
     if (!suppliers.keySet().equals(new java.util.HashSet<>(NAMES))) {
       throw new IllegalStateException("counter names " + NAMES + " differ from " + suppliers.keySet());
     }

@@ -18,6 +18,8 @@ public final class BlockClientMetrics {
   private final LongAdder failures = new LongAdder();
   private final LongAdder deferred = new LongAdder();
   private final LongAdder poolWaits = new LongAdder();
+  private final LongAdder inlineBytes = new LongAdder();
+  private final LongAdder inlineBlocks = new LongAdder();
   /** The tier of the blocks being handed to a listener on this thread: delivery follows the count synchronously. */
   private final ThreadLocal<Tier> deliveringTier = new ThreadLocal<>();
 
@@ -41,6 +43,25 @@ public final class BlockClientMetrics {
    */
   public Tier deliveringTier() {
     return deliveringTier.get();
+  }
+
+  /** A block whose bytes came in the locate answer (also counted under its connection's tier). */
+  void deliveredInline(long size) {
+    inlineBytes.add(size);
+    inlineBlocks.increment();
+  }
+
+  /**
+   * Bytes of blocks that came inline, in locate answers over the control connection; they are part of
+   * {@link #bytes(Tier)} of the tier the reader's connection used.
+   */
+  public long inlineBytes() {
+    return inlineBytes.sum();
+  }
+
+  /** Blocks of {@link #inlineBytes()}. */
+  public long inlineBlocks() {
+    return inlineBlocks.sum();
   }
 
   void retried() {

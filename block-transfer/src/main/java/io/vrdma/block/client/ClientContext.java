@@ -12,6 +12,11 @@ record ClientContext(TransportNode node, BlockConf conf, ClientThreads threads, 
     return (int) Math.min(conf.get(BlockConf.CLIENT_MAX_RUN_BYTES), node.bufferPool().maxBufferBytes());
   }
 
+  /** The largest run taken inline, in the locate answer itself. */
+  int maxInlineBytes() {
+    return (int) (long) conf.get(BlockConf.CLIENT_INLINE_BYTES);
+  }
+
   /** Wait before retry number {@code attempt} (1, 2, ...): the configured wait, doubled each time. */
   long backoff(int attempt) {
     return conf.get(BlockConf.RETRY_WAIT) << Math.min(attempt - 1, 16);

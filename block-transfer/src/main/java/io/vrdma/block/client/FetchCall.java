@@ -66,7 +66,8 @@ final class FetchCall {
   }
 
   private void locate(Connection connection, List<String> batch, int attempt) {
-    session.callAsync(connection, Messages.locate(namespace, connection.tier(), client.maxRunBytes(), batch))
+    session.callAsync(connection, Messages.locate(namespace, connection.tier(), client.maxRunBytes(),
+        client.maxInlineBytes(), batch))
         .whenCompleteAsync((message, failure) -> {
           LocateAnswer answer;
           try {

@@ -31,6 +31,9 @@ public final class FetchedBlocks {
       PooledBuffer buffer = b.buffer().retain();
       return Optional.of(new BufferBlock(id, buffer, b.offset(), (int) total));
     }
+    if (first instanceof InlineBlock b) {
+      return Optional.of(new InlineBlock(id, b.run(), b.offset(), (int) total));
+    }
     if (first instanceof ViewBlock v) {
       // the joined block keeps every part (and so the run's lease) until it is released itself
       parts.forEach(FetchedBlock::retain);
@@ -47,6 +50,9 @@ public final class FetchedBlocks {
   private static boolean follows(FetchedBlock previous, FetchedBlock next) {
     if (previous instanceof BufferBlock a && next instanceof BufferBlock b) {
       return a.buffer() == b.buffer() && a.offset() + a.size() == b.offset();
+    }
+    if (previous instanceof InlineBlock a && next instanceof InlineBlock b) {
+      return a.run() == b.run() && a.offset() + a.size() == b.offset();
     }
     if (previous instanceof ViewBlock a && next instanceof ViewBlock b) {
       return a.view() == b.view() && a.offset() + a.size() == b.offset();

@@ -65,7 +65,7 @@ final class RunRead {
     this.parts = parts;
     this.attempt = attempt;
     this.tiers = tierOrder();
-    this.charge = client.flow().charge(run.length());
+    this.charge = run.isInline() ? 0 : client.flow().charge(run.length());
   }
 
   /** The tiers to read over: from the connection's tier down the preference order, where the run lies. */
@@ -80,9 +80,23 @@ final class RunRead {
     return order;
   }
 
-  /** Starts once flow control lets the run's bytes in. */
+  /** Starts once flow control lets the run's bytes in; an inline run is here already and starts at once. */
   void queue() {
+    if (run.isInline()) {
+      deliverInline();
+      return;
+    }
     client.flow().acquire(call.session.key(), charge, this::start);
+  }
+
+  /** Cuts the run that came in the answer into its blocks, which share the answer's copy of the bytes. */
+  private void deliverInline() {
+    List<FetchedBlock> blocks = new ArrayList<>(parts.size());
+    for (Part part : parts) {
+      blocks.add(new InlineBlock(part.id(), run.inline(), (int) part.location().offset(),
+          (int) part.location().length()));
+    }
+    deliver(parts, blocks, connection.tier());
   }
 
   private void start() {
@@ -248,6 +262,9 @@ final class RunRead {
 
   /** Whether the block is intact; if not it is released, and fetched again or reported. */
   private boolean verified(Part part, FetchedBlock block, Tier tier) {
+    if (block instanceof InlineBlock) {
+      client.metrics().deliveredInline(part.location().length());
+    }
     Integer expected = part.location().checksum();
     if (expected != null) {
       int actual;
@@ -336,7 +353,7 @@ final class RunRead {
 
   static int crc32c(FetchedBlock block) throws IOException {
     CRC32C crc = new CRC32C();
-    if (block instanceof BufferBlock || block instanceof ViewBlock) {
+    if (block instanceof BufferBlock || block instanceof ViewBlock || block instanceof InlineBlock) {
       crc.update(block instanceof ViewBlock v ? v.bytesUnchecked() : block.nioByteBuffer());
     } else {
       try (var in = block.createInputStream()) {

@@ -26,8 +26,9 @@ import java.util.Map;
  *                                            → [1] authenticated, or [2] authenticated and encrypted from the next
  *                                              byte on (the client sent its nonce, see {@link ChannelEncryption});
  *                                              a wrong proof closes the connection
- * LOCATE          [ns][byte tier][int maxRunBytes][int n][id]×n
- *                                            → [int r] runs: [long lease][long length][byte k]([descriptor][long offset])×k
+ * LOCATE          [ns][byte tier][int maxRunBytes][int maxInlineBytes][int n][id]×n
+ *                                            → [int r] runs: [long lease][long length][byte k]([descriptor][long offset])×k,
+ *                                              or with k = 255 (inline) [long 0][long length][255][length bytes]
  *                                              [int n] per block: [0] missing, [2] deferred (the window is full: ask again)
  *                                               or [1][int run][long offset in run][long length][1|0][int crc32c]
  * RELEASE         [int n][long lease]×n      → []
@@ -41,6 +42,10 @@ import java.util.Map;
  * reader reads it with one read, then cuts it into its blocks. So the region descriptors go once per run, each
  * block is an index and an offset, and a map output's many small blocks cost one round trip, not one each. A run
  * is at most {@code maxRunBytes} (what the reader can take in one receive buffer) unless it is a single block.
+ *
+ * <p>A run of at most {@code maxInlineBytes} may come <em>inline</em>: its bytes are in the answer itself, so a
+ * small block costs no staging, no lease and no second round trip (the many tiny blocks of a job with thousands of
+ * maps and reducers). The server bounds the inline bytes of one answer and serves the rest as usual.
  */
 public final class Messages {
   public static final byte AUTH_CHALLENGE = 1;
@@ -51,6 +56,8 @@ public final class Messages {
   private static final byte MISSING = 0;
   private static final byte LOCATED = 1;
   private static final byte DEFERRED = 2;
+  /** The placement count that marks an inline run: its bytes follow in the answer. */
+  private static final int INLINE_RUN = 0xff;
 
   public static final int NONCE_BYTES = 32;
   public static final int MAC_BYTES = 32;
@@ -77,8 +84,9 @@ public final class Messages {
   /**
    * @param tier the tier the reader will read the blocks with
    * @param maxRunBytes the largest run of several blocks the reader takes in one read
+   * @param maxInlineBytes the largest run the reader takes inline, in the answer (0: none)
    */
-  public record Locate(String namespace, Tier tier, int maxRunBytes, List<String> blockIds)
+  public record Locate(String namespace, Tier tier, int maxRunBytes, int maxInlineBytes, List<String> blockIds)
       implements NamespaceRequest {}
 
   /** Gives back leases the connection holds. */
@@ -92,9 +100,23 @@ public final class Messages {
    *
    * @param lease what the reader gives back with RELEASE when done with the run's bytes; 0 when nothing was staged
    * @param length the run's bytes
-   * @param placements per tier, the region and the run's first byte in it
+   * @param placements per tier, the region and the run's first byte in it (none for an inline run)
+   * @param inline the run's bytes when they came in the answer itself, else null
    */
-  public record Run(long lease, long length, Map<Tier, Placement> placements) {}
+  public record Run(long lease, long length, Map<Tier, Placement> placements, ByteBuffer inline) {
+    public Run(long lease, long length, Map<Tier, Placement> placements) {
+      this(lease, length, placements, null);
+    }
+
+    /** A run whose bytes travel in the answer. */
+    public static Run inline(ByteBuffer bytes) {
+      return new Run(0, bytes.remaining(), Map.of(), bytes);
+    }
+
+    public boolean isInline() {
+      return inline != null;
+    }
+  }
 
   /**
    * Where a located block lives: a stretch of one run of the answer.
@@ -140,8 +162,10 @@ public final class Messages {
           String ns = string(in, "namespace");
           Tier tier = tier(in.get());
           int maxRunBytes = in.getInt();
-          if (maxRunBytes < 0) {
-            throw new MalformedMessageException("LOCATE with a run limit of " + maxRunBytes + " bytes");
+          int maxInlineBytes = in.getInt();
+          if (maxRunBytes < 0 || maxInlineBytes < 0) {
+            throw new MalformedMessageException("LOCATE with a run limit of " + maxRunBytes + " bytes, inline "
+                + maxInlineBytes);
           }
           int n = in.getInt();
           if (n < 0 || n > MessagesLimits.MAX_BLOCKS_PER_LOCATE) {
@@ -155,7 +179,7 @@ public final class Messages {
           for (int i = 0; i < n; i++) {
             ids.add(string(in, "block id"));
           }
-          yield new Locate(ns, tier, maxRunBytes, ids);
+          yield new Locate(ns, tier, maxRunBytes, maxInlineBytes, ids);
         }
         case RELEASE -> {
           int n = in.getInt();
@@ -205,20 +229,27 @@ public final class Messages {
     return b.flip();
   }
 
+  /** A LOCATE that takes no run inline. */
+  public static ByteBuffer locate(String namespace, Tier tier, int maxRunBytes, List<String> blockIds) {
+    return locate(namespace, tier, maxRunBytes, 0, blockIds);
+  }
+
   /**
    * @param tier the tier the reader will read with: a staging tier gets the blocks placed in its window
    * @param maxRunBytes the largest run of several blocks the reader reads at once
+   * @param maxInlineBytes the largest run the reader takes in the answer itself (0: none)
    */
-  public static ByteBuffer locate(String namespace, Tier tier, int maxRunBytes, List<String> blockIds) {
+  public static ByteBuffer locate(String namespace, Tier tier, int maxRunBytes, int maxInlineBytes,
+      List<String> blockIds) {
     List<byte[]> encoded = new ArrayList<>(blockIds.size());
-    int size = 1 + 4 + 4;
+    int size = 1 + 4 + 4 + 4;
     for (String id : blockIds) {
       byte[] e = utf8(id);
       encoded.add(e);
       size += 2 + e.length;
     }
     ByteBuffer b = message(LOCATE, namespace, size).put((byte) tier.ordinal()).putInt(maxRunBytes)
-        .putInt(blockIds.size());
+        .putInt(maxInlineBytes).putInt(blockIds.size());
     for (byte[] e : encoded) {
       b.putShort((short) e.length).put(e);
     }
@@ -229,13 +260,18 @@ public final class Messages {
   public static ByteBuffer locateAnswer(LocateAnswer answer) {
     int size = 4 + 4;
     for (Run r : answer.runs()) {
-      size += 8 + 8 + 1 + r.placements().size() * (RegionDescriptor.SERIALIZED_BYTES + 8);
+      size += 8 + 8 + 1 + (r.isInline() ? r.inline().remaining()
+          : r.placements().size() * (RegionDescriptor.SERIALIZED_BYTES + 8));
     }
     for (Location l : answer.blocks()) {
       size += 1 + (l == null || l.deferred() ? 0 : 4 + 8 + 8 + 1 + 4);
     }
     ByteBuffer b = ByteBuffer.allocate(size).putInt(answer.runs().size());
     for (Run r : answer.runs()) {
+      if (r.isInline()) {
+        b.putLong(0).putLong(r.length()).put((byte) INLINE_RUN).put(r.inline().duplicate());
+        continue;
+      }
       b.putLong(r.lease()).putLong(r.length()).put((byte) r.placements().size());
       for (Placement p : r.placements().values()) {
         p.region().writeTo(b);
@@ -266,6 +302,17 @@ public final class Messages {
         long lease = in.getLong();
         long length = in.getLong();
         int k = in.get() & 0xff;
+        if (k == INLINE_RUN) {
+          if (length < 0 || length > in.remaining()) {
+            throw new MalformedMessageException("LOCATE answer inline run of " + length + " bytes in "
+                + in.remaining());
+          }
+          // a copy of its own: the answer's buffer belongs to the transport
+          byte[] bytes = new byte[(int) length];
+          in.get(bytes);
+          runs.add(Run.inline(ByteBuffer.wrap(bytes)));
+          continue;
+        }
         Map<Tier, Placement> placements = new EnumMap<>(Tier.class);
         for (int j = 0; j < k; j++) {
           RegionDescriptor d = RegionDescriptor.readFrom(in);

@@ -229,10 +229,11 @@ public final class BlockServer implements AutoCloseable {
     for (String id : locate.blockIds()) {
       blocks.add(ns == null ? null : ns.blocks.get(id));
     }
-    return window.locate(peer, locate.tier(), locate.maxRunBytes(), blocks).thenApply(answer -> {
-      serving.located(locate.tier(), answer);
-      return Messages.locateAnswer(answer);
-    });
+    return window.locate(peer, locate.tier(), locate.maxRunBytes(), locate.maxInlineBytes(), blocks)
+        .thenApply(answer -> {
+          serving.located(locate.tier(), answer);
+          return Messages.locateAnswer(answer);
+        });
   }
 
   private boolean mayAccess(InboundConnection peer, String namespace) {

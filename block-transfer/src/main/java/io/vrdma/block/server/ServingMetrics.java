@@ -1,5 +1,6 @@
 package io.vrdma.block.server;
 
+import io.vrdma.block.protocol.Messages;
 import io.vrdma.block.protocol.Messages.LocateAnswer;
 import io.vrdma.block.protocol.Messages.Location;
 import io.vrdma.transport.Tier;
@@ -9,7 +10,8 @@ import java.util.concurrent.atomic.LongAdder;
 
 /**
  * What a block server handed out and refused: blocks and bytes located for reading, per tier they are read on (the
- * tier the reader asked for, or tcp when the staging window had no room), requests about namespaces it does not serve,
+ * tier the reader asked for, or tcp when the staging window had no room; small runs inline in the answer count under
+ * the tier asked for), requests about namespaces it does not serve,
  * and connections it closed for bad requests. The serving side's view, for a daemon's metrics (the NodeManager's).
  */
 public final class ServingMetrics {
@@ -31,7 +33,9 @@ public final class ServingMetrics {
       if (l == null || l.deferred()) {
         continue;
       }
-      Tier tier = answer.runOf(l).placements().containsKey(asked) ? asked : Tier.TCP;
+      // an inline run comes in the answer, over the connection of the tier asked for, as the reader counts it
+      Messages.Run run = answer.runOf(l);
+      Tier tier = run.isInline() || run.placements().containsKey(asked) ? asked : Tier.TCP;
       blocks.get(tier).increment();
       bytes.get(tier).add(l.length());
     }

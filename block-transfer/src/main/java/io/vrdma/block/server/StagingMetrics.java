@@ -16,11 +16,18 @@ public final class StagingMetrics {
   private final LongAdder fallbackBytes = new LongAdder();
   private final LongAdder reclaimed = new LongAdder();
   private final LongAdder expired = new LongAdder();
+  private final LongAdder inlineBlocks = new LongAdder();
+  private final LongAdder inlineBytes = new LongAdder();
 
   void staged(int blocks, long bytes) {
     stagedRuns.increment();
     stagedBlocks.add(blocks);
     stagedBytes.add(bytes);
+  }
+
+  void inlined(int blocks, long bytes) {
+    inlineBlocks.add(blocks);
+    inlineBytes.add(bytes);
   }
 
   void waited() {
@@ -38,6 +45,16 @@ public final class StagingMetrics {
 
   void expired(int leases) {
     expired.add(leases);
+  }
+
+  /** Blocks whose bytes went in locate answers (small runs: never staged). */
+  public long inlineBlocks() {
+    return inlineBlocks.sum();
+  }
+
+  /** Bytes of {@link #inlineBlocks()}. */
+  public long inlineBytes() {
+    return inlineBytes.sum();
   }
 
   /** Blocks placed in the window (a block staged twice counts twice). */
@@ -85,7 +102,8 @@ public final class StagingMetrics {
 
   @Override
   public String toString() {
-    return "staged " + stagedBlocks() + " blocks/" + stagedBytes() + " B, window waits " + windowWaits()
+    return "staged " + stagedBlocks() + " blocks/" + stagedBytes() + " B, inline " + inlineBlocks() + " blocks/"
+        + inlineBytes() + " B, window waits " + windowWaits()
         + ", window fallbacks " + windowFallbackBlocks() + " blocks/" + windowFallbackBytes() + " B, leases reclaimed "
         + leasesReclaimed() + ", expired " + leasesExpired();
   }

@@ -77,6 +77,7 @@ final class StagingWindow implements AutoCloseable {
   private final long maxBytesPerPeer;
   private final long waitNanos;
   private final long leaseTimeoutNanos;
+  private final long inlineAnswerBytes;
   private final ExecutorService stagers;
   private final ScheduledExecutorService timer;
   private final StagingMetrics metrics = new StagingMetrics();
@@ -107,6 +108,7 @@ final class StagingWindow implements AutoCloseable {
     this.maxBytesPerPeer = conf.get(BlockConf.STAGE_MAX_BYTES_PER_PEER);
     this.waitNanos = TimeUnit.MILLISECONDS.toNanos(conf.get(BlockConf.STAGE_WAIT));
     this.leaseTimeoutNanos = TimeUnit.MILLISECONDS.toNanos(conf.get(BlockConf.STAGE_LEASE_TIMEOUT));
+    this.inlineAnswerBytes = conf.get(BlockConf.STAGE_INLINE_ANSWER_BYTES);
     this.onStaged = onStaged;
     this.onReleased = onReleased;
     this.threads = (int) Math.max(1, conf.get(BlockConf.STAGE_THREADS));
@@ -134,13 +136,15 @@ final class StagingWindow implements AutoCloseable {
   }
 
   /**
-   * Answers a locate: for a staging tier, places the blocks (as many as the window takes) and leases them to the
-   * peer; for the others, their in-place locations. Null entries of {@code blocks} are blocks not published.
+   * Answers a locate: runs of at most {@code maxInlineBytes} go in the answer itself (up to the answer's inline
+   * budget); for a staging tier, the others are placed (as many as the window takes) and leased to the peer; for
+   * the others, their in-place locations. Null entries of {@code blocks} are blocks not published.
    */
-  CompletableFuture<LocateAnswer> locate(InboundConnection peer, Tier tier, int maxRunBytes,
+  CompletableFuture<LocateAnswer> locate(InboundConnection peer, Tier tier, int maxRunBytes, int maxInlineBytes,
       List<ServedBlock> blocks) {
     long maxRun = stages(tier) ? Math.min(maxRunBytes, node.provider(tier).maxRegionBytes()) : maxRunBytes;
-    Request request = new Request(peerState(peer), tier, blocks, Math.min(maxRun, peerLimit(tier)));
+    Request request = new Request(peerState(peer), tier, blocks, Math.min(maxRun, peerLimit(tier)),
+        Math.min(maxInlineBytes, inlineAnswerBytes), inlineAnswerBytes);
     if (!stages(tier)) {
       stagers.execute(() -> request.answerInPlace(this));
       return request.answer;
@@ -343,7 +347,7 @@ final class StagingWindow implements AutoCloseable {
       if (r.busy) {
         continue;
       }
-      while (r.next < r.groups.size() && !r.needsPlacement(r.groups.get(r.next), this)) {
+      while (r.next < r.groups.size() && !r.needsPlacement(r.next, this)) {
         r.resolveWithoutStaging(r.next, this);
         r.next++;
       }
@@ -359,7 +363,7 @@ final class StagingWindow implements AutoCloseable {
           r.waited = true;
           metrics.waited();
         }
-        if (r.staged > 0) {
+        if (r.staged > 0 || r.inlined > 0) {
           it.remove();
           answered.add(r); // the groups not reached are answered as deferred
         } else if (now - r.arrived > waitNanos) {
@@ -576,26 +580,49 @@ final class StagingWindow implements AutoCloseable {
     final List<Group> groups;
     /** Per group, its run once answered (null: not reached, so its blocks are deferred). */
     final Run[] runs;
+    /** Per group, whether its bytes go in the answer (read from the file when the answer is made). */
+    final boolean[] inline;
     final Integer[][] checksums;
     final CompletableFuture<LocateAnswer> answer = new CompletableFuture<>();
     final long arrived = System.nanoTime();
     int next;
     int staged;
+    /** Groups that go in the answer: a request with some has something to show even when the window is full. */
+    int inlined;
     boolean busy;
     boolean waited;
 
-    Request(PeerState peer, Tier tier, List<ServedBlock> blocks, long maxRun) {
+    /**
+     * @param maxInline the largest run that goes in the answer
+     * @param inlineBudget the most inline bytes in the answer
+     */
+    Request(PeerState peer, Tier tier, List<ServedBlock> blocks, long maxRun, long maxInline, long inlineBudget) {
       this.peer = peer;
       this.tier = tier;
       this.blocks = blocks;
       this.groups = Group.plan(blocks, Math.max(1, maxRun));
       this.runs = new Run[groups.size()];
       this.checksums = new Integer[groups.size()][];
+      this.inline = new boolean[groups.size()];
+      long budget = inlineBudget;
+      for (int i = 0; i < groups.size(); i++) {
+        long length = groups.get(i).length;
+        if (length > 0 && length <= maxInline && length <= budget) {
+          inline[i] = true;
+          inlined++;
+          budget -= length;
+          runs[i] = inPlaceRun(groups.get(i)); // answered now: it needs no room; its bytes are read at the end
+        }
+      }
     }
 
-    /** Whether a group goes into the window: not empty, and no larger than the tier's largest region. */
-    boolean needsPlacement(Group g, StagingWindow w) {
-      return g.length > 0 && g.length <= w.node.provider(tier).maxRegionBytes();
+    /**
+     * Whether group {@code i} goes into the window: not inline, not empty, and no larger than the tier's largest
+     * region.
+     */
+    boolean needsPlacement(int i, StagingWindow w) {
+      Group g = groups.get(i);
+      return !inline[i] && g.length > 0 && g.length <= w.node.provider(tier).maxRegionBytes();
     }
 
     void answer(int group, Run run, Integer[] crcs) {
@@ -606,7 +633,7 @@ final class StagingWindow implements AutoCloseable {
     /** Answers group {@code i}, which {@link #needsPlacement} refused, without a window. */
     void resolveWithoutStaging(int i, StagingWindow w) {
       Group g = groups.get(i);
-      if (g.length > 0) {
+      if (g.length > 0 && !inline[i]) {
         w.logFallback(this, g.blocks(), g.length, "the block is larger than the largest region the window takes");
       }
       answer(i, inPlaceRun(g), null);
@@ -618,6 +645,9 @@ final class StagingWindow implements AutoCloseable {
       for (int i = next; i < groups.size(); i++) {
         Group g = groups.get(i);
         answer(i, inPlaceRun(g), null);
+        if (inline[i]) {
+          continue; // not staged, but not a fallback either: its bytes go in the answer
+        }
         count += g.blocks();
         bytes += g.length;
       }
@@ -659,7 +689,7 @@ final class StagingWindow implements AutoCloseable {
      * a staged copy are computed from the files here (on a staging thread).
      */
     void complete(StagingWindow w) {
-      try {
+      try (InlineReads reads = new InlineReads()) {
         List<Run> out = new ArrayList<>();
         List<Location> locations = new ArrayList<>(java.util.Collections.nCopies(blocks.size(), (Location) null));
         for (int g = 0; g < groups.size(); g++) {
@@ -669,6 +699,12 @@ final class StagingWindow implements AutoCloseable {
               locations.set(i, Location.DEFERRED);
             }
             continue;
+          }
+          if (inline[g]) {
+            ByteBuffer bytes = reads.read(group);
+            runs[g] = Run.inline(bytes);
+            checksums[g] = w.checksum ? group.checksums(bytes) : null;
+            w.metrics.inlined(group.blocks(), group.length);
           }
           int runIndex = out.size();
           out.add(runs[g]);
@@ -684,6 +720,41 @@ final class StagingWindow implements AutoCloseable {
         answer.complete(new LocateAnswer(out, locations));
       } catch (IOException | RuntimeException e) {
         answer.completeExceptionally(new TransportException("cannot checksum blocks: " + e, e));
+      }
+    }
+  }
+
+  /** Reads inline runs from their files for one answer, each file opened once; closes them with the answer. */
+  private static final class InlineReads implements AutoCloseable {
+    private final Map<java.nio.file.Path, java.nio.channels.FileChannel> open = new HashMap<>();
+
+    ByteBuffer read(Group group) throws IOException {
+      java.nio.channels.FileChannel file = open.get(group.first().file);
+      if (file == null) {
+        file = java.nio.channels.FileChannel.open(group.first().file, java.nio.file.StandardOpenOption.READ);
+        open.put(group.first().file, file);
+      }
+      ByteBuffer bytes = ByteBuffer.allocate((int) group.length);
+      while (bytes.hasRemaining()) {
+        if (file.read(bytes, group.start + bytes.position()) < 0) {
+          throw new IOException("file " + group.first().file + " ends inside " + group);
+        }
+      }
+      return bytes.flip();
+    }
+
+    @Override
+    public void close() throws IOException {
+      IOException first = null;
+      for (java.nio.channels.FileChannel c : open.values()) {
+        try {
+          c.close();
+        } catch (IOException e) {
+          first = first == null ? e : first;
+        }
+      }
+      if (first != null) {
+        throw first;
       }
     }
   }
