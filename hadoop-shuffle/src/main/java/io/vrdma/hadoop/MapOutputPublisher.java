@@ -72,6 +72,8 @@ final class MapOutputPublisher implements AutoCloseable {
   private final ExecutorService publishing;
   /** Null without NodeManager recovery. */
   private final JobSecretStore store;
+  /** Map outputs published since the service started. */
+  private final java.util.concurrent.atomic.LongAdder publishedOutputs = new java.util.concurrent.atomic.LongAdder();
 
   /** A running job on this node: where its map outputs are and which of them are published. */
   private record Job(ApplicationId app, String user, String namespace, Set<String> published) {}
@@ -139,6 +141,21 @@ final class MapOutputPublisher implements AutoCloseable {
     if (!stored.isEmpty()) {
       LOG.info("recovered the shuffle secrets of {} running jobs: {}", stored.size(), stored.keySet());
     }
+  }
+
+  /** Jobs whose map outputs are served now (one namespace each). */
+  int runningJobs() {
+    return jobs.size();
+  }
+
+  /** Map outputs published since the service started. */
+  long publishedOutputs() {
+    return publishedOutputs.sum();
+  }
+
+  /** The block server: what it located per tier and refused ({@link BlockServer#servingMetrics}), its window. */
+  BlockServer server() {
+    return server;
   }
 
   /** The port our block server listens on. */
@@ -312,6 +329,7 @@ final class MapOutputPublisher implements AutoCloseable {
       server.publish(job.namespace(), data, dataBlocks);
       server.publish(job.namespace(), index, indexBlocks);
       job.published().add(mapAttempt);
+      publishedOutputs.increment();
       LOG.debug("published {} partitions of {}", records.size(), mapAttempt);
     } catch (TransportException | RuntimeException e) {
       LOG.warn("cannot publish the map output of {} in {}", mapAttempt, job.namespace(), e);

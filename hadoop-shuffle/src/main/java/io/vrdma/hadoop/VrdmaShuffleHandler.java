@@ -19,20 +19,29 @@ import org.apache.hadoop.yarn.server.api.ContainerTerminationContext;
  * <p>With NodeManager recovery on, the NodeManager gives the service a recovery path: Hadoop's half keeps its job
  * tokens there (its {@code mapreduce_shuffle_state}), ours keeps the jobs' namespace secrets next to them
  * ({@link JobSecretStore}), so that after a restart both serve the running jobs' map outputs again.
+ *
+ * <p>Operators see it in the NodeManager's metrics system as source {@code VrdmaShuffle}
+ * ({@link ShuffleServiceMetrics}).
  */
 public class VrdmaShuffleHandler extends ShuffleHandler {
   private MapOutputPublisher publisher;
+  private ShuffleServiceMetrics vrdmaMetrics;
 
   @Override
   protected void serviceInit(Configuration conf) throws Exception {
     super.serviceInit(conf);
     org.apache.hadoop.fs.Path recovery = getRecoveryPath();
     publisher = new MapOutputPublisher(conf, recovery == null ? null : new java.io.File(recovery.toUri().getPath()));
+    vrdmaMetrics = new ShuffleServiceMetrics(publisher);
+    vrdmaMetrics.register();
   }
 
   @Override
   protected void serviceStop() throws Exception {
     try {
+      if (vrdmaMetrics != null) {
+        vrdmaMetrics.unregister();
+      }
       if (publisher != null) {
         publisher.close();
       }

@@ -3,9 +3,13 @@ package io.vrdma.hadoop;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
+import java.util.Set;
+import javax.management.MBeanServer;
+import javax.management.ObjectName;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.mapreduce.Counters;
@@ -174,5 +178,39 @@ class MiniYarnShuffleTest {
     Counters counters = job.getCounters();
     assertEquals(0, counters.findCounter(VrdmaShuffleCounter.VRDMA_SHUFFLE_MAPS).getValue());
     assertEquals(MAPS * (long) REDUCES, counters.findCounter(VrdmaShuffleCounter.VRDMA_FALLBACK_MAPS).getValue());
+  }
+
+  /** The NodeManager's JMX bean of our service's metrics2 source, read fresh (Hadoop caches bean values a while). */
+  private static long nodeManagerMetric(String attribute) throws Exception {
+    MBeanServer jmx = ManagementFactory.getPlatformMBeanServer();
+    Set<ObjectName> beans = jmx.queryNames(new ObjectName("Hadoop:service=*,name=" + ShuffleServiceMetrics.NAME + "*"),
+        null);
+    assertEquals(1, beans.size(), "our metrics source's beans: " + beans);
+    return ((Number) jmx.getAttribute(beans.iterator().next(), attribute)).longValue();
+  }
+
+  @Test
+  void theNodeManagerShowsOurServiceMetricsOverJmx() throws Exception {
+    FileSystem fs = FileSystem.getLocal(jobConf);
+    Map<String, Long> expected = Jobs.writeWords(fs, path("words-metrics"), MAPS, 2000, 19);
+    Job job = Jobs.wordCount(jobConf, path("words-metrics"), path("counts-metrics"), REDUCES);
+    assertTrue(job.waitForCompletion(false), "job failed");
+    assertEquals(expected, Jobs.readOutput(fs, path("counts-metrics")));
+    long shm = job.getCounters().findCounter(VrdmaShuffleCounter.VRDMA_SHM_BYTES).getValue();
+    assertTrue(shm > 0, "the job read nothing over shm");
+
+    // the bean's values are refreshed once its cache (the metrics period, 10 s by default) has expired
+    long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+    while (nodeManagerMetric("PublishedOutputs") < MAPS || nodeManagerMetric("ServedBytesShm") < shm) {
+      assertTrue(System.nanoTime() < deadline, "published " + nodeManagerMetric("PublishedOutputs") + ", served over"
+          + " shm " + nodeManagerMetric("ServedBytesShm") + " B, the job read " + shm + " B over shm");
+      Thread.sleep(500);
+    }
+    assertTrue(nodeManagerMetric("ServedBlocksShm") >= MAPS * (long) REDUCES, "blocks located over shm");
+    assertTrue(nodeManagerMetric("RunningJobs") >= 0);
+    assertEquals(0, nodeManagerMetric("RefusedConnections"), "the service refused connections of a healthy job");
+    System.out.printf("NodeManager metrics over JMX: published %d, served over shm %d blocks / %d B, over tcp %d B%n",
+        nodeManagerMetric("PublishedOutputs"), nodeManagerMetric("ServedBlocksShm"),
+        nodeManagerMetric("ServedBytesShm"), nodeManagerMetric("ServedBytesTcp"));
   }
 }

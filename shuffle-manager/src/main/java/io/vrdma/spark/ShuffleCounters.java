@@ -28,8 +28,9 @@ final class ShuffleCounters {
       names.add("bytes." + tierName(tier));
       names.add("blocks." + tierName(tier));
     }
-    names.addAll(List.of("bytes.inline", "blocks.inline", "retries", "tierFallbacks", "corruptRefetches", "failures", "deferredBlocks",
-        "sparkFallbackBlocks", "publishedMaps", "batches", "stage.bytes", "stage.blocks", "stage.windowWaits",
+    names.addAll(List.of("bytes.inline", "blocks.inline", "retries", "tierFallbacks", "corruptRefetches", "failures",
+        "deferredBlocks", "sparkFallbackBlocks", "publishedMaps", "migratedMaps", "batches", "stage.bytes", "stage.blocks",
+        "stage.windowWaits",
         "stage.windowFallbackBlocks", "stage.windowFallbackBytes", "stage.leasesReclaimed", "stage.leasesExpired",
         "stage.bytesHeld", "stage.leasesHeld", "stage.inlineBlocks", "stage.inlineBytes"));
     NAMES = Collections.unmodifiableList(names);
@@ -37,6 +38,7 @@ final class ShuffleCounters {
 
   private final LongAdder sparkFallbackBlocks = new LongAdder();
   private final LongAdder publishedMaps = new LongAdder();
+  private final LongAdder migratedMaps = new LongAdder();
   private final LongAdder batches = new LongAdder();
   private final Map<String, LongSupplier> suppliers = new LinkedHashMap<>();
 
@@ -55,6 +57,7 @@ final class ShuffleCounters {
     suppliers.put("deferredBlocks", client::deferredBlocks);
     suppliers.put("sparkFallbackBlocks", sparkFallbackBlocks::sum);
     suppliers.put("publishedMaps", publishedMaps::sum);
+    suppliers.put("migratedMaps", migratedMaps::sum);
     suppliers.put("batches", batches::sum);
     // the serving side's window: what it staged, what found it full, and what readers hold in it now
     var window = server.stagingMetrics();
@@ -102,6 +105,11 @@ final class ShuffleCounters {
 
   void published() {
     publishedMaps.increment();
+  }
+
+  /** A map output that decommissioning migrated here was published (it counts in {@code publishedMaps} too). */
+  void migrated() {
+    migratedMaps.increment();
   }
 
   void batch() {

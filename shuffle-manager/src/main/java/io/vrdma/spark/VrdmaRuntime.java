@@ -219,6 +219,15 @@ public final class VrdmaRuntime implements AutoCloseable {
     }
   }
 
+  /**
+   * Publishes a map output that decommissioning migrated onto this executor (its data and index files are in place),
+   * as {@link #publish} does a map output written here; counted as {@code migratedMaps} too.
+   */
+  void publishMigrated(int shuffleId, long mapId, File dataFile, long[] partitionLengths) throws TransportException {
+    publish(shuffleId, mapId, dataFile, partitionLengths);
+    counters.migrated();
+  }
+
   /** Drops a shuffle's namespace, freeing every registration and arena byte it held, and tells the driver. */
   void unpublish(int shuffleId) {
     String namespace = namespace(shuffleId);

@@ -25,12 +25,14 @@ import scala.collection.Seq;
  * Writes are Spark's {@link SortShuffleManager}'s (its three writer paths, data and index files, checksums);
  * {@link VrdmaShuffleDataIO}, which this manager installs as Spark's shuffle I/O plugin unless one is set,
  * publishes each committed map output through the executor's block server. Reads go through Spark's
- * {@code ShuffleBlockFetcherIterator} with our block client ({@link VrdmaShuffleReader}).
+ * {@code ShuffleBlockFetcherIterator} with our block client ({@link VrdmaShuffleReader}). Map outputs that
+ * decommissioning migrates here are published on arrival ({@link MigrationPublishingResolver}).
  */
 public final class VrdmaShuffleManager implements ShuffleManager {
   private static final String IO_PLUGIN_KEY = "spark.shuffle.sort.io.plugin.class";
 
   private final SortShuffleManager delegate;
+  private final MigrationPublishingResolver resolver;
 
   /**
    * @throws IllegalArgumentException for an unknown key under {@code spark.shuffle.vrdma.} or a malformed value:
@@ -40,6 +42,7 @@ public final class VrdmaShuffleManager implements ShuffleManager {
     SparkVrdmaConf.read(conf);
     conf.setIfMissing(IO_PLUGIN_KEY, VrdmaShuffleDataIO.class.getName());
     this.delegate = new SortShuffleManager(conf);
+    this.resolver = new MigrationPublishingResolver(conf, delegate.shuffleBlockResolver());
   }
 
   @Override
@@ -76,12 +79,18 @@ public final class VrdmaShuffleManager implements ShuffleManager {
     if (runtime != null) {
       runtime.unpublish(shuffleId);
     }
+    resolver.unregisterShuffle(shuffleId);
     return delegate.unregisterShuffle(shuffleId);
   }
 
+  /**
+   * Spark's index-file resolver, which also publishes map outputs that decommissioning migrates onto this executor
+   * ({@link MigrationPublishingResolver}). The sort manager's writers keep its own instance; both share one task-id
+   * map, so unregistering a shuffle deletes written and migrated outputs alike.
+   */
   @Override
   public ShuffleBlockResolver shuffleBlockResolver() {
-    return delegate.shuffleBlockResolver();
+    return resolver;
   }
 
   @Override

@@ -6,6 +6,7 @@ import io.vrdma.block.BlockException.BlockNotFoundException;
 import io.vrdma.block.protocol.Messages;
 import io.vrdma.block.protocol.Messages.LocateAnswer;
 import io.vrdma.block.protocol.Messages.Location;
+import io.vrdma.block.server.UnknownNamespaceException;
 import io.vrdma.transport.Connection;
 import io.vrdma.transport.TransportException;
 import java.util.ArrayList;
@@ -79,19 +80,26 @@ final class FetchCall {
             return;
           }
           List<String> deferred = new ArrayList<>();
+          List<String> notFound = new ArrayList<>();
           List<List<RunRead.Part>> partsOfRun = new ArrayList<>(answer.runs().size());
           answer.runs().forEach(r -> partsOfRun.add(new ArrayList<>()));
           for (int i = 0; i < batch.size(); i++) {
             String id = batch.get(i);
             Location location = answer.blocks().get(i);
             if (location == null) {
-              fail(id, new BlockNotFoundException("block " + id + " is not published in namespace " + namespace
-                  + " on " + session.key()));
+              notFound.add(id);
             } else if (location.deferred()) {
               deferred.add(id);
             } else {
               partsOfRun.get(location.run()).add(new RunRead.Part(id, location));
             }
+          }
+          if (!notFound.isEmpty()) {
+            // one call for all of them: a namespace the peer does not serve (answered so without authentication)
+            // leaves every block of the batch unplaced, and the listener hands them on together
+            failAll(notFound, new BlockNotFoundException((notFound.size() == 1 ? "block " + notFound.get(0) + " is"
+                : notFound.size() + " blocks (" + notFound.get(0) + "..) are") + " not published in namespace "
+                + namespace + " on " + session.key()));
           }
           for (int r = 0; r < partsOfRun.size(); r++) {
             if (!partsOfRun.get(r).isEmpty()) {
@@ -105,8 +113,17 @@ final class FetchCall {
         }, client.threads().work);
   }
 
-  /** Locates {@code ids} again after a backoff, or reports them failed once the retries are used up. */
+  /**
+   * Locates {@code ids} again after a backoff, or reports them failed once the retries are used up. A peer that
+   * answers that it does not serve the namespace is not asked again: its blocks fail at once, in one call.
+   */
   void retryOrFail(List<String> ids, int attempt, TransportException e) {
+    if (unknownNamespace(e)) {
+      UnknownNamespaceException refused = new UnknownNamespaceException(namespace);
+      refused.initCause(e);
+      failAll(ids, refused);
+      return;
+    }
     if (attempt < client.conf().get(BlockConf.MAX_RETRIES) && !(e instanceof BlockException)) {
       client.metrics().retried();
       List<String> rest = List.copyOf(ids);
@@ -170,6 +187,21 @@ final class FetchCall {
     Throwable cause = unwrap(failure);
     return cause instanceof TransportException te ? te
         : new TransportException("fetch from " + session.key() + " failed: " + cause, cause);
+  }
+
+  /**
+   * Whether the peer refused a request because it does not serve the namespace: its error answer (or the failed
+   * proof wrapping it) carries {@link UnknownNamespaceException#MESSAGE_PREFIX}. Retrying cannot help: the
+   * blocks are not there (a reader sent to the wrong executor, or the shuffle was dropped).
+   */
+  static boolean unknownNamespace(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof UnknownNamespaceException || (t instanceof TransportException.RemoteException
+          && String.valueOf(t.getMessage()).contains(UnknownNamespaceException.MESSAGE_PREFIX))) {
+        return true;
+      }
+    }
+    return false;
   }
 
   static Throwable unwrap(Throwable t) {

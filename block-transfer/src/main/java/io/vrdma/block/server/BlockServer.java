@@ -66,6 +66,7 @@ public final class BlockServer implements AutoCloseable {
   private final Map<String, Namespace> namespaces = new ConcurrentHashMap<>();
   /** The namespace of each registration, by the descriptors whose reads the transport asks us about. */
   private final Map<ServedKey, String> byKey = new ConcurrentHashMap<>();
+  private final ServingMetrics serving = new ServingMetrics();
 
   /**
    * @param authenticate whether every namespace needs a secret and every connection must prove it
@@ -95,6 +96,11 @@ public final class BlockServer implements AutoCloseable {
   /** What the staging window has done: blocks staged, waits for room, tcp fallbacks, leases taken back. */
   public StagingMetrics stagingMetrics() {
     return window.metrics();
+  }
+
+  /** What this server located for readers, per tier, and what it refused. */
+  public ServingMetrics servingMetrics() {
+    return serving;
   }
 
   /** Staged blocks that readers hold right now. */
@@ -223,7 +229,11 @@ public final class BlockServer implements AutoCloseable {
     for (String id : locate.blockIds()) {
       blocks.add(ns == null ? null : ns.blocks.get(id));
     }
-    return window.locate(peer, locate.tier(), locate.maxRunBytes(), locate.maxInlineBytes(), blocks).thenApply(Messages::locateAnswer);
+    return window.locate(peer, locate.tier(), locate.maxRunBytes(), locate.maxInlineBytes(), blocks)
+        .thenApply(answer -> {
+          serving.located(locate.tier(), answer);
+          return Messages.locateAnswer(answer);
+        });
   }
 
   private boolean mayAccess(InboundConnection peer, String namespace) {
@@ -240,12 +250,14 @@ public final class BlockServer implements AutoCloseable {
   }
 
   /** Fails one request about a namespace this server does not serve; the connection serves on. */
-  private static CompletableFuture<ByteBuffer> unknownNamespace(InboundConnection peer, String namespace) {
+  private CompletableFuture<ByteBuffer> unknownNamespace(InboundConnection peer, String namespace) {
+    serving.unknownNamespace();
     LOG.debug("block request from {} for namespace {}, which is not served here", peer.remoteAddress(), namespace);
     return CompletableFuture.failedFuture(new UnknownNamespaceException(namespace));
   }
 
-  private static CompletableFuture<ByteBuffer> refuse(InboundConnection peer, String why) {
+  private CompletableFuture<ByteBuffer> refuse(InboundConnection peer, String why) {
+    serving.refused();
     LOG.warn("closing block connection from {}: {}", peer.remoteAddress(), why);
     peer.close();
     return CompletableFuture.failedFuture(new MalformedMessageException(why));
