@@ -118,7 +118,8 @@ class RsocketProbeTest {
   @Test
   void aNodeWithoutThePreloadLeavesRsocketOutOfItsAdvertisementWithItsReason() throws Exception {
     TierAvailability here = RsocketProbe.probe(Environment.current());
-    Map<String, String> s = Map.of(TransportConf.HOST.name(), "127.0.0.1");
+    Map<String, String> s = Map.of(TransportConf.HOST.name(), "127.0.0.1", TransportConf.SHM_ARENA_PATH.name(),
+        dir.resolve("arena").toString(), TransportConf.SHM_ARENA_BYTES.name(), "16m");
     try (TransportNode node = TransportNode.start(TransportConf.fromMap(s))) {
       assertEquals(List.of(Tier.SHM, Tier.VERBS, Tier.RSOCKET, Tier.TCP), node.conf().tiers(), "default order");
       TierAvailability rsocket = node.availability().get(Tier.RSOCKET.ordinal());
