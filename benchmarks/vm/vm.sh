@@ -129,7 +129,7 @@ U
 }
 
 run() {
-  local guests=1 ivshmem_mib=0 mem=2048 smp=2 timeout=900 keep=0
+  local guests=1 ivshmem_mib=0 mem=2048 smp=2 timeout=900 keep=0 accel=${VRDMA_VM_ACCEL:-tcg}
   local shares=() envs=()
   while [ $# -gt 0 ]; do
     case "$1" in
@@ -141,6 +141,7 @@ run() {
       --smp) smp=$2; shift 2 ;;
       --timeout) timeout=$2; shift 2 ;;
       --keep-logs) keep=1; shift ;;
+      --accel) accel=$2; shift 2 ;;
       --) shift; break ;;
       -h|--help) usage ;;
       *) echo "vm.sh: unknown option '$1'" >&2; usage ;;
@@ -153,6 +154,13 @@ run() {
     die "--ivshmem-mib must be a power of two (an ivshmem BAR is), not $ivshmem_mib"
   fi
   [[ "$timeout" =~ ^[0-9]+$ ]] || die "--timeout must be seconds, not '$timeout'"
+  local accel_args
+  case "$accel" in
+    tcg) accel_args=(-accel tcg,thread=multi -cpu max) ;;
+    kvm) [ -w /dev/kvm ] || die "--accel kvm: /dev/kvm is missing or not writable"
+         accel_args=(-accel kvm -cpu "${VRDMA_VM_KVM_CPU:-host,-arch-capabilities}") ;;
+    *) die "--accel must be tcg or kvm, not '$accel'" ;;
+  esac
   local e; for e in "${envs[@]}"; do [[ "$e" =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] || die "--env wants NAME=VALUE, not '$e'"; done
   # Handed through unasked: where the verbs tier finds libdisni (on a shared path).
   [ -n "${VRDMA_LIBDISNI:-}" ] && envs+=("VRDMA_LIBDISNI=$VRDMA_LIBDISNI")
@@ -198,7 +206,7 @@ run() {
     printf '%q ' "$@" > "$ctl/cmd"; echo >> "$ctl/cmd"
     : > "$ctl/stdout"; : > "$ctl/stderr"
 
-    local args=(qemu-system-x86_64 -name "vrdma-g$g" -accel tcg,thread=multi -cpu max -m "$mem" -smp "$smp"
+    local args=(qemu-system-x86_64 -name "vrdma-g$g" "${accel_args[@]}" -m "$mem" -smp "$smp"
       -nodefaults -display none -no-reboot -serial "file:$RUN_DIR/g$g.console" -monitor none
       -kernel "$img/vmlinuz" -initrd "$img/initrd.img"
       -append "console=ttyS0 root=/dev/vda rw init=/sbin/vrdma-init panic=-1 loglevel=4 mitigations=off no_timer_check"

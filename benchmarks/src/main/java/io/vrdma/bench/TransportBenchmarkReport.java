@@ -276,7 +276,7 @@ public final class TransportBenchmarkReport {
     return switch (tier) {
       case SHM -> 0.8;
       case TCP -> 0.9;
-      case VERBS -> Double.NaN;
+      case VERBS, RSOCKET -> Double.NaN;
     };
   }
 

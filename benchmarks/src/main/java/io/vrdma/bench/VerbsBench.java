@@ -42,10 +42,17 @@ import java.util.concurrent.atomic.AtomicInteger;
  *                                        and latency (one read at a time), printing "size MiB/s usec usec" lines
  * </pre>
  *
- * Both force the verbs tier for the data (tcp carries the control channel only) and fail loudly when it
- * is not what moved the bytes.
+ * Both force one tier for the data and fail loudly when it is not what moved the bytes: verbs by default
+ * (tcp carries the control channel only), or {@code -Dvrdma.bench.tier=rsocket} (both JVMs under librdmacm's
+ * preload: the tcp tier's code on rsockets) or {@code tcp} (kernel TCP, the rsocket rows' reference). Nodes
+ * listen on {@code -Dvrdma.bench.host} (default 127.0.0.1; the bench gives rsocket and tcp the guest's address
+ * on the Soft-RoCE NIC).
  */
 public final class VerbsBench {
+  /** The tier the data must take ({@code -Dvrdma.bench.tier}: verbs, rsocket or tcp). */
+  private static final Tier TIER = Tier.fromName(System.getProperty("vrdma.bench.tier", "verbs"));
+  private static final String HOST = System.getProperty("vrdma.bench.host", "127.0.0.1");
+
   private static final long REGION_BYTES = 64L << 20;
   private static final int BLOCKS = 48;
   private static final int BLOCK_BYTES = (1 << 20) + 4093; // odd sizes: blocks do not line up with pages
@@ -85,8 +92,8 @@ public final class VerbsBench {
 
   private static TransportConf conf(Map<String, String> extra) {
     Map<String, String> s = new HashMap<>();
-    s.put(TransportConf.HOST.name(), "127.0.0.1");
-    s.put(TransportConf.TIERS.name(), "verbs,tcp");
+    s.put(TransportConf.HOST.name(), HOST);
+    s.put(TransportConf.TIERS.name(), TIER == Tier.VERBS ? "verbs,tcp" : TIER.configName());
     s.put(TransportConf.POOL_MAX_BUFFER.name(), "16m");
     s.put(TransportConf.POOL_MAX_BYTES.name(), "512m");
     s.putAll(extra);
@@ -121,12 +128,13 @@ public final class VerbsBench {
   private static void serve(Path dir) throws Exception {
     Path data = writePattern(dir.resolve("region.bin"), REGION_BYTES);
     Path blocks = writePattern(dir.resolve("blocks.bin"), (long) BLOCKS * BLOCK_BYTES);
-    try (TransportNode node = TransportNode.start(conf(Map.of(TransportConf.VERBS_MAX_REGISTERED.name(),
-            Long.toString(SERVE_MAX_REGISTERED))));
+    try (TransportNode node = TransportNode.start(conf(TIER != Tier.VERBS ? Map.of()
+            : Map.of(TransportConf.VERBS_MAX_REGISTERED.name(), Long.toString(SERVE_MAX_REGISTERED))));
         BlockServer server = new BlockServer(node, BlockConf.defaults(), false);
         Registration region = node.register(RegionSource.fileSegment(data, 0, REGION_BYTES))) {
-      if (!node.has(Tier.VERBS)) {
-        throw new IllegalStateException("verbs tier off: " + node.availability().get(Tier.VERBS.ordinal()).detail());
+      if (!node.has(TIER)) {
+        throw new IllegalStateException(TIER.configName() + " tier off: "
+            + node.availability().get(TIER.ordinal()).detail());
       }
       server.createNamespace(NAMESPACE, null);
       List<BlockSegment> segments = new ArrayList<>();
@@ -135,18 +143,20 @@ public final class VerbsBench {
       }
       server.publish(NAMESPACE, blocks, segments);
       NodeAdvertisement adv = node.advertisement();
-      RegionDescriptor d = region.descriptor(Tier.VERBS).orElseThrow();
+      RegionDescriptor d = region.descriptor(TIER).orElseThrow();
       Path handoff = dir.resolve("handoff");
       Files.writeString(dir.resolve("handoff.tmp"), adv.host() + " " + adv.port() + " "
           + HexFormat.of().formatHex(d.toBytes()) + "\n");
       Files.move(dir.resolve("handoff.tmp"), handoff, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-      System.err.println("VerbsBench serving: " + node.provider(Tier.VERBS).detail() + "; blocks staged through a"
-          + " verbs window of " + (SERVE_MAX_REGISTERED - REGION_BYTES) + " bytes for " + (long) BLOCKS * BLOCK_BYTES
-          + " bytes of blocks");
+      System.err.println("VerbsBench serving: " + node.provider(TIER).detail() + (TIER != Tier.VERBS ? ""
+          : "; blocks staged through a verbs window of " + (SERVE_MAX_REGISTERED - REGION_BYTES) + " bytes for "
+              + (long) BLOCKS * BLOCK_BYTES + " bytes of blocks"));
       while (System.in.read() >= 0) {
         // runs until the driver closes our stdin
       }
-      System.err.println("VerbsBench staging window: " + server.stagingMetrics());
+      if (TIER == Tier.VERBS) {
+        System.err.println("VerbsBench staging window: " + server.stagingMetrics());
+      }
     }
   }
 
@@ -163,16 +173,16 @@ public final class VerbsBench {
     String[] h = Files.readString(handoff).trim().split(" ");
     RegionDescriptor region = RegionDescriptor.fromBytes(HexFormat.of().parseHex(h[2]));
     try (TransportNode node = TransportNode.start(conf())) {
-      if (!node.has(Tier.VERBS)) {
-        System.err.println("FAIL: verbs tier off: " + node.availability().get(Tier.VERBS.ordinal()).detail());
+      if (!node.has(TIER)) {
+        System.err.println("FAIL: " + TIER.configName() + " tier off: " + node.availability().get(TIER.ordinal()).detail());
         return 1;
       }
       if (sizes.isEmpty()) {
         return fetchBlocks(node, h[0], Integer.parseInt(h[1]));
       }
       try (Connection c = node.connect(h[0], Integer.parseInt(h[1]))) {
-        if (c.tier() != Tier.VERBS) {
-          System.err.println("FAIL: the connection chose " + c.tier().configName() + ", not verbs");
+        if (c.tier() != TIER) {
+          System.err.println("FAIL: the connection chose " + c.tier().configName() + ", not " + TIER.configName());
           return 1;
         }
         for (int size : sizes) {
@@ -222,16 +232,17 @@ public final class VerbsBench {
         }
       }).get(300, TimeUnit.SECONDS);
       double secs = (System.nanoTime() - t0) / 1e9;
-      long verbsBlocks = client.metrics().blocks(Tier.VERBS);
-      System.out.printf(java.util.Locale.ROOT, "# block fetch: %d of %d blocks of %d bytes intact, %d over verbs,"
-          + " %.2f s (%.1f MiB/s); client metrics: %s%n", good.get(), BLOCKS, BLOCK_BYTES, verbsBlocks, secs,
+      long tierBlocks = client.metrics().blocks(TIER);
+      String name = TIER.configName();
+      System.out.printf(java.util.Locale.ROOT, "# block fetch: %d of %d blocks of %d bytes intact, %d over %s,"
+          + " %.2f s (%.1f MiB/s); client metrics: %s%n", good.get(), BLOCKS, BLOCK_BYTES, tierBlocks, name, secs,
           (double) BLOCKS * BLOCK_BYTES / secs / (1 << 20), client.metrics());
-      if (!problems.isEmpty() || verbsBlocks != BLOCKS) {
-        System.err.println("FAIL: block fetch over verbs: " + problems + ", " + verbsBlocks + " of " + BLOCKS
-            + " blocks over verbs");
+      if (!problems.isEmpty() || tierBlocks != BLOCKS) {
+        System.err.println("FAIL: block fetch over " + name + ": " + problems + ", " + tierBlocks + " of " + BLOCKS
+            + " blocks over " + name);
         return 1;
       }
-      System.out.println("# block fetch over verbs: PASS");
+      System.out.println("# block fetch over " + name + ": PASS");
       return 0;
     }
   }

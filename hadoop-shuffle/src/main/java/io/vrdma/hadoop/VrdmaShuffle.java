@@ -222,6 +222,7 @@ public class VrdmaShuffle<K, V> implements ShuffleConsumerPlugin<K, V>, Exceptio
       reporter.incrCounter(VrdmaShuffleCounter.VRDMA_SHM_BYTES, client.metrics().bytes(Tier.SHM));
       reporter.incrCounter(VrdmaShuffleCounter.VRDMA_VERBS_BYTES, client.metrics().bytes(Tier.VERBS));
       reporter.incrCounter(VrdmaShuffleCounter.VRDMA_TCP_BYTES, client.metrics().bytes(Tier.TCP));
+      reporter.incrCounter(VrdmaShuffleCounter.VRDMA_RSOCKET_BYTES, client.metrics().bytes(Tier.RSOCKET));
       LOG.info("vRDMA shuffle client of {}: {}", reduceId, client.metrics());
       client.close();
     }

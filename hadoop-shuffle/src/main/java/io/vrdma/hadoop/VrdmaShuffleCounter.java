@@ -20,5 +20,7 @@ public enum VrdmaShuffleCounter {
   /** Bytes the block client read over the verbs tier (index records included). */
   VRDMA_VERBS_BYTES,
   /** Bytes the block client read over the tcp tier (index records included). */
-  VRDMA_TCP_BYTES
+  VRDMA_TCP_BYTES,
+  /** Bytes the block client read over the rsocket tier (index records included). */
+  VRDMA_RSOCKET_BYTES
 }

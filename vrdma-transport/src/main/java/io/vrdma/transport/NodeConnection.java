@@ -64,9 +64,9 @@ final class NodeConnection implements Connection {
       return CompletableFuture.failedFuture(new IllegalArgumentException("read of " + length
           + " bytes at " + dstOffset + " does not fit a buffer of " + dst.capacity() + " bytes"));
     }
-    if (encryptionRequired && region.tier() == Tier.TCP && !control.encrypted()) {
+    if (encryptionRequired && region.tier().readsOverSocket() && !control.encrypted()) {
       // the server refuses it too; refusing here means the bytes are never even asked for in plaintext
-      return CompletableFuture.failedFuture(new TransportException("tcp read from " + peer + " refused: encryption"
+      return CompletableFuture.failedFuture(new TransportException(region.tier().configName() + " read from " + peer + " refused: encryption"
           + " is required (" + io.vrdma.transport.config.TransportConf.ENCRYPTION_REQUIRED.name()
           + ") and this connection is not encrypted"));
     }

@@ -9,7 +9,12 @@ public enum Tier {
   /** One-sided RDMA READ through DiSNI on an ibverbs device (vRDMA/pvrdma, SR-IOV VF, HCA, Soft-RoCE). */
   VERBS,
   /** The host network through Netty, serving file segments zero-copy. */
-  TCP;
+  TCP,
+  /**
+   * The tcp tier's code on sockets that librdmacm's preload ({@code librspreload.so}) turned into rsockets:
+   * stream sockets over an RDMA device. Appended last because tiers travel on the wire by ordinal.
+   */
+  RSOCKET;
 
   /** The lower-case name used in configuration and logs. */
   public String configName() {
@@ -23,6 +28,14 @@ public enum Tier {
         return t;
       }
     }
-    throw new IllegalArgumentException("unknown tier '" + name + "' (expected shm, verbs or tcp)");
+    throw new IllegalArgumentException("unknown tier '" + name + "' (expected shm, verbs, rsocket or tcp)");
+  }
+
+  /**
+   * Whether this tier's reads are answered on the connection's own socket (tcp, rsocket), so that they are
+   * encrypted with it, rather than by shared memory or one-sided RDMA.
+   */
+  public boolean readsOverSocket() {
+    return this == TCP || this == RSOCKET;
   }
 }

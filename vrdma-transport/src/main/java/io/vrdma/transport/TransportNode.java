@@ -6,6 +6,7 @@ import io.netty.handler.codec.LengthFieldBasedFrameDecoder;
 import io.vrdma.transport.TransportException.ResourceFullException;
 import io.vrdma.transport.buffer.BufferPool;
 import io.vrdma.transport.config.TransportConf;
+import io.vrdma.transport.rsocket.RsocketProbe;
 import io.vrdma.transport.security.WireSecurity;
 import io.vrdma.transport.shm.ShmTier;
 import io.vrdma.transport.tcp.Frames;
@@ -75,6 +76,7 @@ public final class TransportNode implements AutoCloseable {
         conf.get(TransportConf.POOL_LEAK_DETECTION));
     String host = resolveHost(conf.get(TransportConf.HOST));
     int maxFrame = conf.getInt(TransportConf.TCP_MAX_FRAME);
+    boolean copyFiles = TcpTransport.copyFiles(conf);
     this.tcp = TcpTransport.start(conf, host, new ChannelInitializer<SocketChannel>() {
       @Override
       protected void initChannel(SocketChannel ch) {
@@ -83,7 +85,7 @@ public final class TransportNode implements AutoCloseable {
             .addLast("vrdma-server", new TcpServerHandler(TransportNode.this::advertisement,
                 () -> controlHandler, tcpRegistrations, () -> readAuthorizer,
                 () -> providers.get(Tier.VERBS) instanceof VerbsTier v ? v::check : null,
-                security.encryptionRequired()));
+                security.encryptionRequired(), copyFiles));
       }
     });
     try {
@@ -133,12 +135,22 @@ public final class TransportNode implements AutoCloseable {
         case SHM -> ShmTier.open(conf);
         case TCP -> new TcpTier(nodeId, tcpRegistrations, tcp.detail());
         case VERBS -> openVerbs();
+        case RSOCKET -> openRsocket();
       };
       providers.put(tier, provider);
       return TierAvailability.available(tier, provider.detail());
     } catch (TransportException | RuntimeException e) {
       return TierAvailability.unavailable(tier, e.getMessage(), e);
     }
+  }
+
+  /** The tcp tier's code, advertised as rsocket, when this JVM's sockets are rsockets (see {@link RsocketProbe}). */
+  private TierProvider openRsocket() throws TransportException {
+    TierAvailability found = RsocketProbe.probe(RsocketProbe.Environment.current());
+    if (!found.available()) {
+      throw new TransportException(found.detail());
+    }
+    return new TcpTier(Tier.RSOCKET, nodeId, tcpRegistrations, found.detail());
   }
 
   private TierProvider openVerbs() throws TransportException {

@@ -283,13 +283,13 @@ public final class BlockServer implements AutoCloseable {
   }
 
   /**
-   * A registration's key on a tier whose reads pass through the read authorizer: tcp reads, and verbs reads
+   * A registration's key on a tier whose reads pass through the read authorizer: tcp and rsocket reads, and verbs reads
    * (whose descriptors the owner confirms before the first one-sided read). Shm reads never reach the owner.
    */
   private record ServedKey(Tier tier, long key) {
     static List<ServedKey> of(Registration registration) {
-      List<ServedKey> keys = new ArrayList<>(2);
-      for (Tier tier : List.of(Tier.TCP, Tier.VERBS)) {
+      List<ServedKey> keys = new ArrayList<>(3);
+      for (Tier tier : List.of(Tier.TCP, Tier.RSOCKET, Tier.VERBS)) {
         registration.descriptor(tier).ifPresent(d -> keys.add(new ServedKey(tier, d.key())));
       }
       return keys;

@@ -126,9 +126,12 @@ final class StagingWindow implements AutoCloseable {
     return t;
   }
 
-  /** Whether blocks read over {@code tier} are staged (the node has the tier and it holds copies or pins). */
+  /**
+   * Whether blocks read over {@code tier} are staged (the node has the tier and it holds copies or pins); the
+   * socket tiers (tcp, rsocket) serve blocks where they lie.
+   */
   boolean stages(Tier tier) {
-    return tier != Tier.TCP && node.has(tier);
+    return !tier.readsOverSocket() && node.has(tier);
   }
 
   StagingMetrics metrics() {

@@ -20,9 +20,10 @@ public final class TransportConf {
   /** Every key of the transport starts with this prefix. */
   public static final String PREFIX = "vrdma.transport.";
 
-  public static final ConfigKey<String> TIERS = ConfigKey.string(PREFIX + "tiers", "shm,verbs,tcp",
+  public static final ConfigKey<String> TIERS = ConfigKey.string(PREFIX + "tiers", "shm,verbs,rsocket,tcp",
       "Tiers this node may use, in order of preference. For each peer the first tier that both sides"
-          + " advertise is chosen. A single tier forces it: connecting to a peer that lacks it fails.");
+          + " advertise is chosen. A single tier forces it: connecting to a peer that lacks it fails. rsocket is"
+          + " advertised only by a JVM started under librdmacm's preload (docs/deployment-vm.md).");
   public static final ConfigKey<String> HOST = ConfigKey.string(PREFIX + "host", "",
       "Address this node listens on and advertises to peers. Empty: the address of the local host name; in"
           + " Spark, the address of the executor's block manager (where Spark's own transfer listens).");
@@ -40,6 +41,9 @@ public final class TransportConf {
       "Record where each pooled buffer was acquired, so that a leak report names the code that leaked it.");
   public static final ConfigKey<Boolean> TCP_NATIVE_EPOLL = ConfigKey.bool(PREFIX + "tcp.nativeEpoll", true,
       "Use Netty's native epoll transport when it loads; NIO otherwise.");
+  public static final ConfigKey<Boolean> TCP_COPY_FILES = ConfigKey.bool(PREFIX + "tcp.copyFileRegions", false,
+      "Serve file segments on the socket tiers by copying them through a buffer instead of sendfile. Forced on"
+          + " in a JVM under librdmacm's preload (the rsocket tier), whose rsockets sendfile would bypass.");
   public static final ConfigKey<Long> TCP_IO_THREADS = ConfigKey.size(PREFIX + "tcp.ioThreads", "2",
       "Netty event-loop threads of the node (shared by its server and client connections).");
   public static final ConfigKey<Long> TCP_MAX_FRAME = ConfigKey.size(PREFIX + "tcp.maxFrameBytes", "16m",

@@ -57,7 +57,7 @@ public final class WireSecurity {
       line.append(a.tier().configName());
       if (!a.available()) {
         line.append(" off (").append(a.detail()).append(')');
-      } else if (a.tier() == Tier.TCP) {
+      } else if (a.tier().readsOverSocket()) {
         line.append(" on, encrypted (AES-256-GCM keyed by HKDF-SHA256 of the namespace secret and both nonces)");
       } else if (a.tier() == Tier.VERBS) {
         line.append(" on UNENCRYPTED (").append(TransportConf.VERBS_ALLOW_UNENCRYPTED.name()).append("=true)");

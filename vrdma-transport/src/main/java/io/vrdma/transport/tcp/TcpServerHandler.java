@@ -47,6 +47,8 @@ public final class TcpServerHandler extends SimpleChannelInboundHandler<ByteBuf>
   private final Supplier<ReadAuthorizer> readAuthorizer;
   private final Supplier<DescriptorCheck> verbsCheck;
   private final boolean encryptionRequired;
+  /** Copy file segments through a buffer instead of sendfile: the socket may be an rsocket, which sendfile bypasses. */
+  private final boolean copyFiles;
   /** Keys agreed while handling the current request; installed once its answer is written. Event-loop only. */
   private SessionKeys pendingKeys;
   private volatile boolean encrypted;
@@ -74,6 +76,18 @@ public final class TcpServerHandler extends SimpleChannelInboundHandler<ByteBuf>
   public TcpServerHandler(Supplier<NodeAdvertisement> advertisement, Supplier<ControlHandler> controlHandler,
       TcpRegistrations registrations, Supplier<ReadAuthorizer> readAuthorizer, Supplier<DescriptorCheck> verbsCheck,
       boolean encryptionRequired) {
+    this(advertisement, controlHandler, registrations, readAuthorizer, verbsCheck, encryptionRequired, false);
+  }
+
+  /**
+   * @param copyFiles answer reads of file segments with a copy of the bytes instead of a zero-copy file region:
+   *     needed under librdmacm's preload, which intercepts write(2) but not the sendfile(2) a file region uses
+   *     ({@link TcpTransport#copyFiles()})
+   */
+  public TcpServerHandler(Supplier<NodeAdvertisement> advertisement, Supplier<ControlHandler> controlHandler,
+      TcpRegistrations registrations, Supplier<ReadAuthorizer> readAuthorizer, Supplier<DescriptorCheck> verbsCheck,
+      boolean encryptionRequired, boolean copyFiles) {
+    this.copyFiles = copyFiles;
     this.encryptionRequired = encryptionRequired;
     this.advertisement = advertisement;
     this.controlHandler = controlHandler;
@@ -250,7 +264,7 @@ public final class TcpServerHandler extends SimpleChannelInboundHandler<ByteBuf>
     }
     ReadAuthorizer authorizer = readAuthorizer.get();
     if (authorizer != null && !authorizer.mayRead(this,
-        new RegionDescriptor(Tier.TCP, advertisement.get().nodeId(), 0, key, offset + length))) {
+        new RegionDescriptor(registrations.tierOf(key), advertisement.get().nodeId(), 0, key, offset + length))) {
       refuse("READ of region " + Long.toHexString(key) + " refused by the read authorizer");
       return;
     }
@@ -297,12 +311,40 @@ public final class TcpServerHandler extends SimpleChannelInboundHandler<ByteBuf>
       }
       return;
     }
+    if (copyFiles) {
+      copyFile(open, file, offset, length);
+      return;
+    }
     ctx.writeAndFlush(new DefaultFileRegion(open.channel, file.offset() + offset, length) {
       @Override
       protected void deallocate() {
         open.release(); // the channel is shared: give it back instead of closing it
       }
     });
+  }
+
+  private void copyFile(OpenFiles.Entry open, RegionSource.FileSegment file, long offset, int length) {
+    ByteBuf copy = ctx.alloc().directBuffer(length);
+    try {
+      ByteBuffer into = copy.nioBuffer(0, length);
+      long at = file.offset() + offset;
+      while (into.hasRemaining()) {
+        int n = open.channel.read(into, at + into.position());
+        if (n < 0) {
+          throw new IOException("end of file at " + (at + into.position()) + ", " + into.remaining() + " bytes short");
+        }
+      }
+      copy.writerIndex(length);
+      ctx.writeAndFlush(copy);
+      copy = null;
+    } catch (IOException e) {
+      refuse("cannot read " + file.file() + " after a READ_DATA header was sent: " + e);
+    } finally {
+      open.release();
+      if (copy != null) {
+        copy.release();
+      }
+    }
   }
 
   private void refuse(String why) {

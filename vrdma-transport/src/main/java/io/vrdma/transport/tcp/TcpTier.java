@@ -10,15 +10,31 @@ import io.vrdma.transport.tier.TierProvider;
 import io.vrdma.transport.tier.TierRegistration;
 
 /**
- * The host-network tier: a region is an entry in the node's serving table, and a read is a request on
- * the connection's own channel answered with the bytes (zero-copy on the serving side).
+ * The socket tiers: a region is an entry in the node's serving table, and a read is a request on the
+ * connection's own channel answered with the bytes (zero-copy on the serving side, unless the sockets are
+ * rsockets). The same code serves {@link Tier#TCP} and {@link Tier#RSOCKET}: under librdmacm's preload the
+ * process's sockets are rsockets, and the tier it is made for is only what the node advertises and what its
+ * descriptors say.
  */
 public final class TcpTier implements TierProvider {
+  private final Tier tier;
   private final long nodeId;
   private final TcpRegistrations registrations;
   private final String detail;
 
+  /** The tcp tier. */
   public TcpTier(long nodeId, TcpRegistrations registrations, String detail) {
+    this(Tier.TCP, nodeId, registrations, detail);
+  }
+
+  /**
+   * @param tier {@link Tier#TCP} or {@link Tier#RSOCKET}
+   */
+  public TcpTier(Tier tier, long nodeId, TcpRegistrations registrations, String detail) {
+    if (!tier.readsOverSocket()) {
+      throw new IllegalArgumentException("the socket tier cannot serve " + tier);
+    }
+    this.tier = tier;
     this.nodeId = nodeId;
     this.registrations = registrations;
     this.detail = detail;
@@ -26,7 +42,7 @@ public final class TcpTier implements TierProvider {
 
   @Override
   public Tier tier() {
-    return Tier.TCP;
+    return tier;
   }
 
   @Override
@@ -41,8 +57,8 @@ public final class TcpTier implements TierProvider {
 
   @Override
   public TierRegistration register(RegionSource source) {
-    long key = registrations.add(source);
-    RegionDescriptor descriptor = new RegionDescriptor(Tier.TCP, nodeId, 0, key, source.length());
+    long key = registrations.add(source, tier);
+    RegionDescriptor descriptor = new RegionDescriptor(tier, nodeId, 0, key, source.length());
     return TierRegistration.of(descriptor, () -> registrations.remove(key));
   }
 
@@ -54,7 +70,7 @@ public final class TcpTier implements TierProvider {
           io.vrdma.transport.buffer.PooledBuffer dst, int dstOffset) {
         if (region.owner() != peer.nodeId()) {
           return java.util.concurrent.CompletableFuture.failedFuture(new InvalidDescriptorException(
-              "tcp descriptor of node " + Long.toHexString(region.owner()) + " used on the connection to " + peer));
+              tier.configName() + " descriptor of node " + Long.toHexString(region.owner()) + " used on the connection to " + peer));
         }
         return control.read(region, offset, length, dst, dstOffset);
       }

@@ -21,18 +21,22 @@ import io.netty.util.concurrent.DefaultThreadFactory;
 import io.vrdma.transport.TransportException;
 import io.vrdma.transport.TransportException.PeerUnavailableException;
 import io.vrdma.transport.config.TransportConf;
+import io.vrdma.transport.rsocket.RsocketProbe;
 import java.net.InetSocketAddress;
 import java.util.concurrent.TimeUnit;
 
 /**
  * The node's Netty machinery: one event-loop group shared by the control server and every client
- * connection, native epoll when it loads (sendfile for file regions), NIO otherwise.
+ * connection, native epoll when it loads (sendfile for file regions), NIO otherwise. Under librdmacm's preload
+ * (the rsocket tier) it is always NIO, and file regions are copied: the preload intercepts poll(2) and write(2)
+ * but neither epoll nor sendfile, which would bypass the rsockets.
  */
 public final class TcpTransport implements AutoCloseable {
   private final EventLoopGroup group;
   private final Class<? extends ServerChannel> serverChannelClass;
   private final Class<? extends Channel> channelClass;
   private final String detail;
+  private final boolean copyFiles;
   private final TransportConf conf;
   private final Channel serverChannel;
 
@@ -40,20 +44,23 @@ public final class TcpTransport implements AutoCloseable {
       throws TransportException {
     this.conf = conf;
     int threads = conf.getInt(TransportConf.TCP_IO_THREADS);
-    boolean epoll = conf.get(TransportConf.TCP_NATIVE_EPOLL) && Epoll.isAvailable();
+    boolean preload = RsocketProbe.preloadActive();
+    this.copyFiles = copyFiles(conf);
+    boolean epoll = !preload && conf.get(TransportConf.TCP_NATIVE_EPOLL) && Epoll.isAvailable();
     DefaultThreadFactory threadFactory = new DefaultThreadFactory("vrdma-tcp", true);
     if (epoll) {
       group = new EpollEventLoopGroup(threads, threadFactory);
       serverChannelClass = EpollServerSocketChannel.class;
       channelClass = EpollSocketChannel.class;
-      detail = "epoll";
+      detail = copyFiles ? "epoll, file regions copied" : "epoll";
     } else {
       group = new NioEventLoopGroup(threads, threadFactory);
       serverChannelClass = NioServerSocketChannel.class;
       channelClass = NioSocketChannel.class;
-      detail = conf.get(TransportConf.TCP_NATIVE_EPOLL)
-          ? "nio, epoll unavailable: " + Epoll.unavailabilityCause()
-          : "nio, epoll off by configuration";
+      detail = preload ? "nio, file regions copied: rsocket preload (no epoll, no sendfile)"
+          : (conf.get(TransportConf.TCP_NATIVE_EPOLL)
+              ? "nio, epoll unavailable: " + Epoll.unavailabilityCause()
+              : "nio, epoll off by configuration") + (copyFiles ? ", file regions copied" : "");
     }
     ServerBootstrap server = new ServerBootstrap()
         .group(group)
@@ -91,6 +98,19 @@ public final class TcpTransport implements AutoCloseable {
   /** "epoll" or "nio" with the reason epoll is not used. */
   public String detail() {
     return detail;
+  }
+
+  /**
+   * Whether file segments are served by copying: the process runs under librdmacm's preload, or
+   * {@link TransportConf#TCP_COPY_FILES} says so.
+   */
+  public boolean copyFiles() {
+    return copyFiles;
+  }
+
+  /** Whether a transport with {@code conf} in this process serves file segments by copying ({@link #copyFiles()}). */
+  public static boolean copyFiles(TransportConf conf) {
+    return RsocketProbe.preloadActive() || conf.get(TransportConf.TCP_COPY_FILES);
   }
 
   /**

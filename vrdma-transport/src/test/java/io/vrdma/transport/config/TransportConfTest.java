@@ -11,9 +11,9 @@ import org.junit.jupiter.api.Test;
 
 class TransportConfTest {
   @Test
-  void defaultsPreferShmThenVerbsThenTcp() {
+  void defaultsPreferShmThenVerbsThenRsocketThenTcp() {
     TransportConf conf = TransportConf.defaults();
-    assertEquals(List.of(Tier.SHM, Tier.VERBS, Tier.TCP), conf.tiers());
+    assertEquals(List.of(Tier.SHM, Tier.VERBS, Tier.RSOCKET, Tier.TCP), conf.tiers());
     assertEquals(30_000, conf.readTimeoutMillis());
     assertEquals(1L << 30, conf.get(TransportConf.SHM_ARENA_BYTES));
   }

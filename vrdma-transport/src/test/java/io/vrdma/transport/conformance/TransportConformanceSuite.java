@@ -75,6 +75,8 @@ public abstract class TransportConformanceSuite {
     s.put(TransportConf.HOST.name(), "127.0.0.1");
     s.put(TransportConf.TIERS.name(), tier().configName());
     s.put(TransportConf.READ_TIMEOUT.name(), READ_TIMEOUT_MS + "ms");
+    // a cold peer JVM under emulation on a loaded machine may answer its first handshake late (VM bench)
+    s.put(TransportConf.CONNECT_TIMEOUT.name(), Long.getLong("vrdma.test.connectTimeoutMs", 10_000) + "ms");
     s.put(TransportConf.POOL_MAX_BUFFER.name(), Integer.toString(MAX_BUFFER));
     s.put(TransportConf.POOL_MAX_BYTES.name(), "1g");
     s.put(TransportConf.POOL_LEAK_DETECTION.name(), "true");
