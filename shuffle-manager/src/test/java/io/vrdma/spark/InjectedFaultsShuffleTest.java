@@ -30,6 +30,8 @@ class InjectedFaultsShuffleTest extends ClusterTest {
   protected SparkConf configure(SparkConf conf) {
     return conf
         .set("spark.shuffle.vrdma.transport.tiers", "shm,tcp")
+        // the faults hit tier reads: small runs must not come inline in the locate answers, which no tier reads
+        .set("spark.shuffle.vrdma.block.client.inlineBytes", "0")
         .set("spark.shuffle.vrdma.transport.fault.tier", "shm")
         .set("spark.shuffle.vrdma.transport.fault.failEvery", "3")
         .set("spark.shuffle.vrdma.transport.fault.corruptEvery", "4")

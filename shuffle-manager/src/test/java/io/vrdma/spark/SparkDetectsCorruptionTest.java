@@ -29,6 +29,8 @@ class SparkDetectsCorruptionTest extends ClusterTest {
     return conf
         .set("spark.shuffle.vrdma.transport.tiers", "shm,tcp")
         .set("spark.shuffle.vrdma.block.checksum", "false")
+        // the faults hit tier reads: small runs must not come inline in the locate answers, which no tier reads
+        .set("spark.shuffle.vrdma.block.client.inlineBytes", "0")
         .set("spark.shuffle.vrdma.transport.fault.tier", "shm")
         .set("spark.shuffle.vrdma.transport.fault.corruptEvery", "10")
         .set("spark.io.compression.codec", "lz4")
