@@ -1,6 +1,5 @@
 package io.vrdma.block.client;
 
-import io.vrdma.transport.buffer.PooledBuffer;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -10,8 +9,8 @@ public final class FetchedBlocks {
   private FetchedBlocks() {}
 
   /**
-   * One block made of {@code parts}, which must be neighbours in order — stretches of one run's receive buffer or
-   * one run's view in place — without copying a byte; empty when they are not (the caller copies them). When
+   * One block made of {@code parts}, which must be neighbours in order — stretches of one run's receive buffer
+   * (or of its inline bytes) or one run's view in place — without copying a byte; empty when they are not (the caller copies them). When
    * present, the joined block holds its own references and the caller still releases {@code parts}.
    */
   public static Optional<FetchedBlock> joinInPlace(String id, List<FetchedBlock> parts) {
@@ -27,12 +26,8 @@ public final class FetchedBlocks {
       }
       total += p.size();
     }
-    if (first instanceof BufferBlock b) {
-      PooledBuffer buffer = b.buffer().retain();
-      return Optional.of(new BufferBlock(id, buffer, b.offset(), (int) total));
-    }
-    if (first instanceof InlineBlock b) {
-      return Optional.of(new InlineBlock(id, b.run(), b.offset(), (int) total));
+    if (first instanceof SliceBlock b) {
+      return Optional.of(b.widened(id, b.offset(), (int) total));
     }
     if (first instanceof ViewBlock v) {
       // the joined block keeps every part (and so the run's lease) until it is released itself
@@ -48,11 +43,8 @@ public final class FetchedBlocks {
   }
 
   private static boolean follows(FetchedBlock previous, FetchedBlock next) {
-    if (previous instanceof BufferBlock a && next instanceof BufferBlock b) {
-      return a.buffer() == b.buffer() && a.offset() + a.size() == b.offset();
-    }
-    if (previous instanceof InlineBlock a && next instanceof InlineBlock b) {
-      return a.run() == b.run() && a.offset() + a.size() == b.offset();
+    if (previous instanceof SliceBlock a && next instanceof SliceBlock b) {
+      return a.isFollowedBy(b);
     }
     if (previous instanceof ViewBlock a && next instanceof ViewBlock b) {
       return a.view() == b.view() && a.offset() + a.size() == b.offset();

@@ -1,46 +1,32 @@
 package io.vrdma.block.client;
 
-import java.io.InputStream;
 import java.nio.ByteBuffer;
 
 /**
- * A block whose bytes came in the locate answer itself (a small run): a stretch of the client's own heap copy of
- * them, which blocks of one run share. Nothing to give back: release only ends its use.
+ * A block whose bytes came in the locate answer itself (a small run): a stretch of the reader's own heap copy of
+ * them, which the blocks of one run share. Nothing to give back: release only ends its use.
  */
-final class InlineBlock extends RefCounted {
+final class InlineBlock extends SliceBlock {
   private final ByteBuffer run;
-  private final int offset;
-  private final int length;
 
   InlineBlock(String blockId, ByteBuffer run, int offset, int length) {
-    super(blockId);
+    super(blockId, offset, length);
     this.run = run;
-    this.offset = offset;
-    this.length = length;
   }
 
   @Override
-  public long size() {
-    return length;
-  }
-
-  @Override
-  public ByteBuffer nioByteBuffer() {
-    return run.duplicate().position(offset).limit(offset + length).slice().asReadOnlyBuffer();
-  }
-
-  @Override
-  public InputStream createInputStream() {
-    return new BufferInputStream(nioByteBuffer(), () -> { });
-  }
-
-  /** The run's bytes and this block's stretch of them, so that neighbours can be joined without a copy. */
-  ByteBuffer run() {
+  Object backing() {
     return run;
   }
 
-  int offset() {
-    return offset;
+  @Override
+  ByteBuffer bytes(int offset, int length) {
+    return run.duplicate().position(offset).limit(offset + length).slice();
+  }
+
+  @Override
+  SliceBlock widened(String blockId, int offset, int length) {
+    return new InlineBlock(blockId, run, offset, length);
   }
 
   @Override

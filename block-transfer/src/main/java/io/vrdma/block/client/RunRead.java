@@ -356,7 +356,7 @@ final class RunRead {
 
   static int crc32c(FetchedBlock block) throws IOException {
     CRC32C crc = new CRC32C();
-    if (block instanceof BufferBlock || block instanceof ViewBlock || block instanceof InlineBlock) {
+    if (block instanceof SliceBlock || block instanceof ViewBlock) {
       crc.update(block instanceof ViewBlock v ? v.bytesUnchecked() : block.nioByteBuffer());
     } else {
       try (var in = block.createInputStream()) {
