@@ -722,7 +722,7 @@ final class StagingWindow implements AutoCloseable {
         }
         answer.complete(new LocateAnswer(out, locations));
       } catch (IOException | RuntimeException e) {
-        answer.completeExceptionally(new TransportException("cannot checksum blocks: " + e, e));
+        answer.completeExceptionally(new TransportException("cannot read or checksum blocks: " + e, e));
       }
     }
   }
