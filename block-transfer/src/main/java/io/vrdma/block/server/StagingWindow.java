@@ -581,7 +581,10 @@ final class StagingWindow implements AutoCloseable {
     final Tier tier;
     final List<ServedBlock> blocks;
     final List<Group> groups;
-    /** Per group, its run once answered (null: not reached, so its blocks are deferred). */
+    /**
+     * Per group, its run once answered (null: not reached, so its blocks are deferred); an inline group's is made
+     * when the answer is.
+     */
     final Run[] runs;
     /** Per group, whether its bytes go in the answer (read from the file when the answer is made). */
     final boolean[] inline;
@@ -614,7 +617,6 @@ final class StagingWindow implements AutoCloseable {
           inline[i] = true;
           inlined++;
           budget -= length;
-          runs[i] = inPlaceRun(groups.get(i)); // answered now: it needs no room; its bytes are read at the end
         }
       }
     }
@@ -633,10 +635,13 @@ final class StagingWindow implements AutoCloseable {
       checksums[group] = crcs;
     }
 
-    /** Answers group {@code i}, which {@link #needsPlacement} refused, without a window. */
+    /** Answers group {@code i}, which {@link #needsPlacement} refused, without a window (inline: at the end). */
     void resolveWithoutStaging(int i, StagingWindow w) {
+      if (inline[i]) {
+        return;
+      }
       Group g = groups.get(i);
-      if (g.length > 0 && !inline[i]) {
+      if (g.length > 0) {
         w.logFallback(this, g.blocks(), g.length, "the block is larger than the largest region the window takes");
       }
       answer(i, inPlaceRun(g), null);
@@ -646,11 +651,11 @@ final class StagingWindow implements AutoCloseable {
       int count = 0;
       long bytes = 0;
       for (int i = next; i < groups.size(); i++) {
-        Group g = groups.get(i);
-        answer(i, inPlaceRun(g), null);
         if (inline[i]) {
           continue; // not staged, but not a fallback either: its bytes go in the answer
         }
+        Group g = groups.get(i);
+        answer(i, inPlaceRun(g), null);
         count += g.blocks();
         bytes += g.length;
       }
@@ -697,17 +702,16 @@ final class StagingWindow implements AutoCloseable {
         List<Location> locations = new ArrayList<>(java.util.Collections.nCopies(blocks.size(), (Location) null));
         for (int g = 0; g < groups.size(); g++) {
           Group group = groups.get(g);
-          if (runs[g] == null) {
-            for (int i = group.from(); i < group.to(); i++) {
-              locations.set(i, Location.DEFERRED);
-            }
-            continue;
-          }
-          if (inline[g]) {
+          if (inline[g]) { // never waits for the window: read now
             ByteBuffer bytes = reads.read(group);
             runs[g] = Run.inline(bytes);
             checksums[g] = w.checksum ? group.checksums(bytes) : null;
             w.metrics.inlined(group.blocks(), group.length);
+          } else if (runs[g] == null) {
+            for (int i = group.from(); i < group.to(); i++) {
+              locations.set(i, Location.DEFERRED);
+            }
+            continue;
           }
           int runIndex = out.size();
           out.add(runs[g]);
