@@ -13,10 +13,10 @@ import java.util.Deque;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutionException;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import javax.crypto.SecretKey;
 import org.apache.hadoop.fs.Path;
@@ -48,6 +48,8 @@ import org.slf4j.LoggerFactory;
 final class VrdmaFetcher<K, V> extends Fetcher<K, V> {
   private static final Logger LOG = LoggerFactory.getLogger(VrdmaFetcher.class);
   private static final long RETRY_PAUSE_MS = 100;
+  /** How long a batch waits for its next map output before the host goes to the HTTP fetcher. */
+  private static final long FETCH_TIMEOUT_MINUTES = 10;
 
   private final ClientSource clients;
   private final int port;
@@ -134,10 +136,9 @@ final class VrdmaFetcher<K, V> extends Fetcher<K, V> {
     try {
       Map<TaskAttemptID, IndexRecord> index = fetchIndex(host, maps);
       while (!remaining.isEmpty() && !isInterrupted()) {
-        if (!copyMap(host, remaining.peek(), index.get(remaining.peek()))) {
+        if (copyBatch(host, remaining, index) == 0) {
           break; // the merge manager wants us to wait; the loop waits for it and comes back
         }
-        remaining.poll();
       }
     } catch (OurPathFailed e) {
       LOG.warn("vRDMA shuffle from {} failed ({}); fetching its map outputs with the HTTP shuffle", host.getHostName(),
@@ -215,24 +216,20 @@ final class VrdmaFetcher<K, V> extends Fetcher<K, V> {
         }
       }
       // copied out as they arrive: held until the last came, staged records could fill a small window
-      Map<String, Object> got = fetch(host, wanted, true);
+      Map<String, Object> got = fetchCopies(host, wanted);
       boolean notFound = false;
-      try {
-        for (Map.Entry<String, Object> e : got.entrySet()) {
-          if (e.getValue() instanceof ByteBuffer b) {
-            if (b.remaining() != BlockIds.INDEX_RECORD_BYTES) {
-              throw new OurPathFailed("index record " + e.getKey() + " has " + b.remaining() + " bytes", null);
-            }
-            records.put(byId.get(e.getKey()), new IndexRecord(b.getLong(b.position()), b.getLong(b.position() + 8),
-                b.getLong(b.position() + 16)));
-          } else if (e.getValue() instanceof BlockNotFoundException) {
-            notFound = true;
-          } else {
-            throw new OurPathFailed("index record " + e.getKey() + " not fetched", (Throwable) e.getValue());
+      for (Map.Entry<String, Object> e : got.entrySet()) {
+        if (e.getValue() instanceof ByteBuffer b) {
+          if (b.remaining() != BlockIds.INDEX_RECORD_BYTES) {
+            throw new OurPathFailed("index record " + e.getKey() + " has " + b.remaining() + " bytes", null);
           }
+          records.put(byId.get(e.getKey()), new IndexRecord(b.getLong(b.position()), b.getLong(b.position() + 8),
+              b.getLong(b.position() + 16)));
+        } else if (e.getValue() instanceof BlockNotFoundException) {
+          notFound = true;
+        } else {
+          throw new OurPathFailed("index record " + e.getKey() + " not fetched", (Throwable) e.getValue());
         }
-      } finally {
-        releaseAll(got);
       }
       if (!notFound) {
         return records;
@@ -249,91 +246,170 @@ final class VrdmaFetcher<K, V> extends Fetcher<K, V> {
     }
   }
 
-  /** Copies one map's partition; false if the merge manager has no room now. */
-  private boolean copyMap(MapHost host, TaskAttemptID map, IndexRecord record) throws OurPathFailed, IOException {
-    MapOutput<K, V> output = merger.reserve(map, record.rawLength, id);
-    if (output == null) {
-      return false;
+  /** A map output being copied: its map, its index record and the output the merge manager reserved for it. */
+  private record Reserved<K, V>(TaskAttemptID map, IndexRecord record, MapOutput<K, V> output) {}
+
+  /**
+   * Copies the partitions of as many of {@code remaining}'s maps as the merge manager reserves room for now, with
+   * one fetch for all of them: the service stages the next outputs while this thread shuffles the ones that came,
+   * in the order they come (Hadoop's HTTP fetcher overlaps the same way, streaming a host's maps in one
+   * response). Every output of the batch is reserved before its bytes are asked for, so this thread never waits
+   * for merge memory while it holds staged blocks. The copied maps leave {@code remaining}.
+   *
+   * @return how many maps were copied; 0 if the merge manager has no room now
+   */
+  private int copyBatch(MapHost host, Deque<TaskAttemptID> remaining, Map<TaskAttemptID, IndexRecord> index)
+      throws OurPathFailed, IOException {
+    Map<String, Reserved<K, V>> batch = new HashMap<>();
+    List<String> ids = new ArrayList<>();
+    for (TaskAttemptID map : remaining) {
+      IndexRecord record = index.get(map);
+      MapOutput<K, V> output = merger.reserve(map, record.rawLength, id);
+      if (output == null) {
+        break; // no room for more now: copy those reserved, the rest come in a later batch
+      }
+      String blockId = BlockIds.data(map, reduce);
+      batch.put(blockId, new Reserved<>(map, record, output));
+      ids.add(blockId);
+    }
+    if (batch.isEmpty()) {
+      return 0;
     }
     long start = System.currentTimeMillis();
-    String blockId = BlockIds.data(map, reduce);
-    boolean done = false;
+    Arrivals arrivals = new Arrivals();
+    int copied = 0;
     try {
-      Object got = fetch(host, List.of(blockId), false).get(blockId);
-      if (!(got instanceof FetchedBlock block)) {
-        throw new OurPathFailed("map output " + blockId + " not fetched", (Throwable) got);
-      }
-      try (block; InputStream in = block.createInputStream()) {
-        if (block.size() != record.partLength) {
-          throw new OurPathFailed("map output " + blockId + " has " + block.size() + " bytes, its index says "
-              + record.partLength, null);
+      startFetch(host, ids, arrivals);
+      for (int i = 0; i < ids.size(); i++) {
+        Map.Entry<String, Object> arrived = arrivals.next();
+        Reserved<K, V> target = batch.remove(arrived.getKey());
+        if (!(arrived.getValue() instanceof FetchedBlock block)) {
+          batch.put(arrived.getKey(), target); // still to be aborted below
+          throw new OurPathFailed("map output " + arrived.getKey() + " not fetched", (Throwable) arrived.getValue());
         }
-        output.shuffle(host, in, record.partLength, record.rawLength, metrics, reporter);
+        try {
+          shuffleInto(host, arrived.getKey(), block, target);
+        } catch (OurPathFailed | IOException | RuntimeException e) {
+          target.output().abort();
+          throw e;
+        }
+        scheduler.copySucceeded(target.map(), host, target.record().partLength, start, System.currentTimeMillis(),
+            target.output());
+        reporter.incrCounter(VrdmaShuffleCounter.VRDMA_SHUFFLE_BYTES, target.record().partLength);
+        reporter.incrCounter(VrdmaShuffleCounter.VRDMA_SHUFFLE_MAPS, 1);
+        remaining.remove(target.map());
+        copied++;
       }
-      scheduler.copySucceeded(map, host, record.partLength, start, System.currentTimeMillis(), output);
-      reporter.incrCounter(VrdmaShuffleCounter.VRDMA_SHUFFLE_BYTES, record.partLength);
-      reporter.incrCounter(VrdmaShuffleCounter.VRDMA_SHUFFLE_MAPS, 1);
-      done = true;
-      return true;
-    } catch (IOException e) {
-      // the bytes arrived intact (CRC32C) but do not read as this map's IFile partition: let the stock path try
-      throw new OurPathFailed("map output " + blockId + " did not shuffle", e);
+      return copied;
     } finally {
-      if (!done) {
-        output.abort();
+      arrivals.abandon();
+      for (Reserved<K, V> left : batch.values()) {
+        left.output().abort();
       }
     }
   }
 
+  /** Shuffles one fetched partition into its reserved output (Hadoop checks the IFile checksum as it reads). */
+  private void shuffleInto(MapHost host, String blockId, FetchedBlock block, Reserved<K, V> target)
+      throws OurPathFailed, IOException {
+    try (block; InputStream in = block.createInputStream()) {
+      if (block.size() != target.record().partLength) {
+        throw new OurPathFailed("map output " + blockId + " has " + block.size() + " bytes, its index says "
+            + target.record().partLength, null);
+      }
+      target.output().shuffle(host, in, target.record().partLength, target.record().rawLength, metrics, reporter);
+    } catch (IOException e) {
+      // the bytes arrived intact (CRC32C) but do not read as this map's IFile partition: let the stock path try
+      throw new OurPathFailed("map output " + blockId + " did not shuffle", e);
+    }
+  }
+
   /**
-   * Fetches blocks of this job from the host's service: id → {@link FetchedBlock} (or, with {@code copyOut}, a heap
-   * copy of its bytes, the block released at once) or the failure's cause.
+   * The blocks of one batch as the client's threads deliver them, taken by the fetcher thread in the order they
+   * came. Once abandoned (the batch ended, or failed), blocks still queued or arriving later are released.
    */
-  private Map<String, Object> fetch(MapHost host, List<String> ids, boolean copyOut) throws OurPathFailed, IOException {
+  private static final class Arrivals implements BlockFetchListener {
+    private final BlockingQueue<Map.Entry<String, Object>> queue =
+        new LinkedBlockingQueue<>();
+    private volatile boolean abandoned;
+
+    @Override
+    public void onBlockFetchSuccess(String blockId, FetchedBlock block) {
+      queue.add(Map.entry(blockId, block));
+      if (abandoned) {
+        drain();
+      }
+    }
+
+    @Override
+    public void onBlockFetchFailure(String blockId, Throwable cause) {
+      queue.add(Map.entry(blockId, cause));
+    }
+
+    /** The next block to arrive (or the failure of one). */
+    Map.Entry<String, Object> next() throws OurPathFailed, IOException {
+      try {
+        Map.Entry<String, Object> got = queue.poll(FETCH_TIMEOUT_MINUTES, TimeUnit.MINUTES);
+        if (got == null) {
+          throw new OurPathFailed("no map output arrived within " + FETCH_TIMEOUT_MINUTES + " minutes", null);
+        }
+        return got;
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IOException("interrupted", e);
+      }
+    }
+
+    void abandon() {
+      abandoned = true;
+      drain();
+    }
+
+    private void drain() {
+      for (Map.Entry<String, Object> e; (e = queue.poll()) != null; ) {
+        if (e.getValue() instanceof FetchedBlock b) {
+          b.release();
+        }
+      }
+    }
+  }
+
+  /** Starts fetching blocks of this job from the host's service; the listener hears of each. */
+  private void startFetch(MapHost host, List<String> ids, BlockFetchListener listener) throws OurPathFailed {
     BlockClient client;
     try {
       client = clients.get();
     } catch (IOException e) {
       throw new OurPathFailed("no vRDMA shuffle client", e);
     }
-    Map<String, Object> got = new ConcurrentHashMap<>();
-    try {
-      client.fetch(hostOf(host), port, namespace, secret, ids, new BlockFetchListener() {
-        @Override
-        public void onBlockFetchSuccess(String blockId, FetchedBlock block) {
-          if (!copyOut) {
-            got.put(blockId, block);
-            return;
-          }
-          try (block) {
-            ByteBuffer bytes = block.nioByteBuffer();
-            got.put(blockId, ByteBuffer.allocate(bytes.remaining()).put(bytes).flip());
-          } catch (IOException e) {
-            got.put(blockId, e);
-          }
-        }
-
-        @Override
-        public void onBlockFetchFailure(String blockId, Throwable cause) {
-          got.put(blockId, cause);
-        }
-      }).get(10, TimeUnit.MINUTES);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      releaseAll(got);
-      throw new IOException("interrupted", e);
-    } catch (ExecutionException | TimeoutException e) {
-      releaseAll(got);
-      throw new OurPathFailed("fetch from " + host.getHostName() + " failed", e);
-    }
-    return got;
+    client.fetch(hostOf(host), port, namespace, secret, ids, listener);
   }
 
-  private static void releaseAll(Map<String, Object> got) {
-    for (Object o : got.values()) {
-      if (o instanceof FetchedBlock b) {
-        b.release();
+  /**
+   * Fetches small blocks of this job (index records) from the host's service: id → a heap copy of its bytes (the
+   * block released at once) or the failure's cause.
+   */
+  private Map<String, Object> fetchCopies(MapHost host, List<String> ids) throws OurPathFailed, IOException {
+    Map<String, Object> got = new ConcurrentHashMap<>();
+    Arrivals arrivals = new Arrivals();
+    try {
+      startFetch(host, ids, arrivals);
+      for (int i = 0; i < ids.size(); i++) {
+        Map.Entry<String, Object> arrived = arrivals.next();
+        if (arrived.getValue() instanceof FetchedBlock block) {
+          try (block) {
+            ByteBuffer bytes = block.nioByteBuffer();
+            got.put(arrived.getKey(), ByteBuffer.allocate(bytes.remaining()).put(bytes).flip());
+          } catch (IOException e) {
+            got.put(arrived.getKey(), e);
+          }
+        } else {
+          got.put(arrived.getKey(), arrived.getValue());
+        }
       }
+      return got;
+    } finally {
+      arrivals.abandon();
     }
   }
 

@@ -1,7 +1,6 @@
 package io.vrdma.spark;
 
 import io.vrdma.block.BlockConf;
-import io.vrdma.block.BlockSegment;
 import io.vrdma.block.client.BlockClient;
 import io.vrdma.block.server.BlockServer;
 import io.vrdma.transport.Tier;
@@ -11,7 +10,6 @@ import io.vrdma.transport.config.TransportConf;
 import io.vrdma.transport.tier.TierAvailability;
 import java.io.File;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -192,16 +190,16 @@ public final class VrdmaRuntime implements AutoCloseable {
     return client;
   }
 
-  /** Publishes a committed map output: reduce partition {@code r} is block {@code shuffle_s_m_r}. */
+  /**
+   * Publishes a committed map output: reduce partition {@code r} is block {@code shuffle_s_m_r}. Runs on the map
+   * task's thread: one entry for the output, nothing per reduce partition (a map with thousands of reducers).
+   */
   void publish(int shuffleId, long mapId, File dataFile, long[] partitionLengths) throws TransportException {
-    List<BlockSegment> blocks = new ArrayList<>();
-    long offset = 0;
-    for (int r = 0; r < partitionLengths.length; r++) {
-      // empty blocks too: a batch id (a range of reduce partitions) is read as its blocks, empty ones included
-      blocks.add(new BlockSegment("shuffle_" + shuffleId + "_" + mapId + "_" + r, offset, partitionLengths[r]));
-      offset += partitionLengths[r];
+    long total = 0;
+    for (long length : partitionLengths) {
+      total += length;
     }
-    if (offset == 0) {
+    if (total == 0) {
       return; // nothing to read: Spark never asks for this output's blocks
     }
     String namespace = namespace(shuffleId);
@@ -212,7 +210,8 @@ public final class VrdmaRuntime implements AutoCloseable {
         server.createNamespace(namespace, secret);
       }
     }
-    server.publish(namespace, dataFile.toPath(), blocks);
+    // empty blocks too: a batch id (a range of reduce partitions) is read as its blocks, empty ones included
+    server.publishNumbered(namespace, dataFile.toPath(), "shuffle_" + shuffleId + "_" + mapId + "_", partitionLengths);
     counters.published();
     if (created) {
       report(); // once per shuffle and executor: the driver learns what this executor serves

@@ -132,32 +132,69 @@ public final class BlockServer implements AutoCloseable {
    * serve files in place (tcp); nothing is read or copied: the staging tiers take a block when a reader asks.
    */
   public void publish(String namespace, Path file, List<BlockSegment> blocks) throws TransportException {
-    Namespace ns = namespaces.get(namespace);
-    if (ns == null) {
-      throw new IllegalArgumentException("no namespace " + namespace + " (create it first)");
-    }
+    Namespace ns = namespace(namespace);
     if (blocks.isEmpty()) {
       return;
     }
     long start = blocks.stream().mapToLong(BlockSegment::fileOffset).min().getAsLong();
     long end = blocks.stream().mapToLong(b -> b.fileOffset() + b.length()).max().getAsLong();
-    Registration registration = inPlaceTiers.isEmpty() ? null
-        : node.register(RegionSource.fileSegment(file, start, end - start), inPlaceTiers);
+    Registration registration = registerInPlace(file, start, end);
     List<ServedBlock> published = new ArrayList<>(blocks.size());
     for (BlockSegment b : blocks) {
       published.add(new ServedBlock(b.blockId(), namespace, file, b.fileOffset(), b.length(), registration,
           b.fileOffset() - start));
     }
+    add(ns, registration, n -> published.forEach(b -> n.blocks.put(b.id, b)));
+  }
+
+  /**
+   * Publishes a file whose blocks lie back to back from its first byte and are named {@code idPrefix + i}, i from 0
+   * to {@code lengths.length - 1} (a Spark map output: prefix {@code shuffle_0_5_}, one block per reduce partition,
+   * empty ones included). One entry for the file, none per block, so that a map task with thousands of reducers
+   * pays nothing per block here; a block's entry is made when a reader first asks for it. Otherwise as
+   * {@link #publish}.
+   *
+   * @throws IllegalArgumentException when {@code idPrefix} ends in a digit (its ids could not be told apart)
+   */
+  public void publishNumbered(String namespace, Path file, String idPrefix, long[] lengths) throws TransportException {
+    if (idPrefix.isEmpty() || Character.isDigit(idPrefix.charAt(idPrefix.length() - 1))) {
+      throw new IllegalArgumentException("block id prefix '" + idPrefix + "' must not be empty or end in a digit");
+    }
+    Namespace ns = namespace(namespace);
+    if (lengths.length == 0) {
+      return;
+    }
+    long[] offsets = NumberedFile.offsets(lengths);
+    Registration registration = registerInPlace(file, 0, offsets[lengths.length]);
+    NumberedFile published = new NumberedFile(namespace, file, offsets, registration);
+    add(ns, registration, n -> n.numbered.put(idPrefix, published));
+  }
+
+  private Namespace namespace(String namespace) {
+    Namespace ns = namespaces.get(namespace);
+    if (ns == null) {
+      throw new IllegalArgumentException("no namespace " + namespace + " (create it first)");
+    }
+    return ns;
+  }
+
+  /** The file segment registered on the tiers that serve files in place, or null when the node has none. */
+  private Registration registerInPlace(Path file, long start, long end) throws TransportException {
+    return inPlaceTiers.isEmpty() ? null
+        : node.register(RegionSource.fileSegment(file, start, end - start), inPlaceTiers);
+  }
+
+  private void add(Namespace ns, Registration registration, java.util.function.Consumer<Namespace> entries) {
     // known to the read authorizer before any peer can locate it
     if (registration != null) {
-      ServedKey.of(registration).forEach(k -> byKey.put(k, namespace));
+      ServedKey.of(registration).forEach(k -> byKey.put(k, ns.name));
     }
-    if (!ns.add(registration, published)) {
+    if (!ns.add(registration, entries)) {
       if (registration != null) {
         ServedKey.of(registration).forEach(byKey::remove);
         registration.close();
       }
-      throw new IllegalStateException("namespace " + namespace + " was dropped while publishing");
+      throw new IllegalStateException("namespace " + ns.name + " was dropped while publishing");
     }
   }
 
@@ -227,7 +264,7 @@ public final class BlockServer implements AutoCloseable {
     Locate locate = (Locate) request;
     List<ServedBlock> blocks = new ArrayList<>(locate.blockIds().size());
     for (String id : locate.blockIds()) {
-      blocks.add(ns == null ? null : ns.blocks.get(id));
+      blocks.add(ns == null ? null : ns.find(id));
     }
     return window.locate(peer, locate.tier(), locate.maxRunBytes(), locate.maxInlineBytes(), blocks)
         .thenApply(answer -> {
@@ -300,6 +337,8 @@ public final class BlockServer implements AutoCloseable {
     final String name;
     final byte[] secret;
     final Map<String, ServedBlock> blocks = new ConcurrentHashMap<>();
+    /** Files published with {@link #publishNumbered}, by their blocks' id prefix. */
+    final Map<String, NumberedFile> numbered = new ConcurrentHashMap<>();
     private final List<Registration> registrations = new ArrayList<>();
     private boolean dropped;
 
@@ -308,20 +347,38 @@ public final class BlockServer implements AutoCloseable {
       this.secret = secret;
     }
 
-    synchronized boolean add(Registration registration, List<ServedBlock> published) {
+    synchronized boolean add(Registration registration, java.util.function.Consumer<Namespace> entries) {
       if (dropped) {
         return false;
       }
       if (registration != null) {
         registrations.add(registration);
       }
-      published.forEach(b -> blocks.put(b.id, b));
+      entries.accept(this);
       return true;
+    }
+
+    /** The block named {@code id}, or null when this namespace has none. */
+    ServedBlock find(String id) {
+      ServedBlock block = blocks.get(id);
+      if (block != null || numbered.isEmpty()) {
+        return block;
+      }
+      int digits = id.length();
+      while (digits > 0 && Character.isDigit(id.charAt(digits - 1))) {
+        digits--;
+      }
+      if (digits == id.length() || id.length() - digits > 9 || (id.charAt(digits) == '0' && digits < id.length() - 1)) {
+        return null; // no number, one too large, or a leading zero: not a name publishNumbered gives
+      }
+      NumberedFile file = numbered.get(id.substring(0, digits));
+      return file == null ? null : file.block(Integer.parseInt(id, digits, id.length(), 10), id);
     }
 
     synchronized List<Registration> drop() {
       dropped = true;
       blocks.clear();
+      numbered.clear();
       return List.copyOf(registrations);
     }
   }

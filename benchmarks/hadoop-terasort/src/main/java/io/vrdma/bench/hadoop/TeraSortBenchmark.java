@@ -69,11 +69,14 @@ public final class TeraSortBenchmark {
   static final String VRDMA_TIERS = "vrdma-tiers";
   static final List<String> CONFIGS = List.of(STOCK, VRDMA, VRDMA_TIERS);
   static final String STOCK_PLUGIN = "org.apache.hadoop.mapreduce.task.reduce.Shuffle";
+  /** vrdma (host-local reads where they apply) against stock's shuffle span. */
   static final double TARGET = 0.85;
+  /** vrdma-tiers (every map output over the tiers, as between hosts) against stock's shuffle span: issue 17. */
+  static final double TIERS_TARGET = 1.0;
   private static final String SHUFFLE_CLASS_KEY = "yarn.nodemanager.aux-services.mapreduce_shuffle.class";
 
   /** Options. */
-  record Options(long rows, int reducers, int rounds, List<String> configs, Path out) {}
+  record Options(long rows, int maps, int reducers, int rounds, List<String> configs, Path out) {}
 
   /** One TeraSort run. */
   record Run(String config, int round, double jobSeconds, double shuffleSeconds, double launchShuffleSeconds,
@@ -82,8 +85,9 @@ public final class TeraSortBenchmark {
   private TeraSortBenchmark() {}
 
   static final String USAGE = String.join("\n",
-      "usage: TeraSortBenchmark [--rows N] [--reducers N] [--rounds N] [--configs LIST] [--out DIR]",
+      "usage: TeraSortBenchmark [--rows N] [--maps N] [--reducers N] [--rounds N] [--configs LIST] [--out DIR]",
       "  --rows      TeraGen rows of 100 bytes (default 2000000 = 200 MB)",
+      "  --maps      TeraGen's map tasks, so its output files and TeraSort's map tasks (default 2, Hadoop's)",
       "  --reducers  TeraSort reduce tasks (default 2)",
       "  --rounds    TeraSort rounds per config, interleaved (default 3)",
       "  --configs   of stock, vrdma (our plugin as installed: host-local reads on), vrdma-tiers (host-local reads",
@@ -95,6 +99,7 @@ public final class TeraSortBenchmark {
   /** The options, or null when help was asked for. */
   static Options parse(String[] args) {
     long rows = 2_000_000;
+    int maps = 2;
     int reducers = 2;
     int rounds = 3;
     List<String> configs = CONFIGS;
@@ -103,6 +108,7 @@ public final class TeraSortBenchmark {
     while (f.next()) {
       switch (f.flag()) {
         case "--rows" -> rows = f.positiveLong();
+        case "--maps" -> maps = f.positiveInt();
         case "--reducers" -> reducers = f.positiveInt();
         case "--rounds" -> rounds = f.positiveInt();
         case "--configs" -> configs = f.names(CONFIGS);
@@ -110,7 +116,7 @@ public final class TeraSortBenchmark {
         default -> throw f.unknown();
       }
     }
-    return f.helpRequested() ? null : new Options(rows, reducers, rounds, configs, out);
+    return f.helpRequested() ? null : new Options(rows, maps, reducers, rounds, configs, out);
   }
 
   public static void main(String[] args) {
@@ -169,7 +175,11 @@ public final class TeraSortBenchmark {
       FileSystem fs = FileSystem.get(base);
       org.apache.hadoop.fs.Path in = new org.apache.hadoop.fs.Path("/terasort/teragen");
       long t0 = System.nanoTime();
-      tool(uber(base), new TeraGen(), Long.toString(o.rows()), in.toString());
+      Configuration gen = uber(base);
+      // TeraGen writes one file per map task; each becomes (at least) one split, so one map task, of TeraSort
+      gen.setInt(MRJobConfig.NUM_MAPS, o.maps());
+      gen.setInt(MRJobConfig.JOB_UBERTASK_MAXMAPS, Math.max(9, o.maps()));
+      tool(gen, new TeraGen(), Long.toString(o.rows()), in.toString());
       System.out.printf(Locale.ROOT, "teragen: %d rows in %.1f s%n", o.rows(), (System.nanoTime() - t0) / 1e9);
 
       List<Run> runs = new ArrayList<>();
@@ -358,8 +368,8 @@ public final class TeraSortBenchmark {
     Double stockShuffle = by.containsKey(STOCK)
         ? median(by.get(STOCK).stream().map(Run::shuffleSeconds).toList()) : null;
     StringBuilder sb = new StringBuilder();
-    sb.append(String.format(Locale.ROOT, "TeraSort of %d rows (%.1f MB), %d reducers, %d round(s) per config;"
-        + " median of the rounds.%n%n", o.rows(), o.rows() * 100 / 1e6, o.reducers(), o.rounds()));
+    sb.append(String.format(Locale.ROOT, "TeraSort of %d rows (%.1f MB), TeraGen maps %d, %d reducers, %d round(s) per config;"
+        + " median of the rounds.%n%n", o.rows(), o.rows() * 100 / 1e6, o.maps(), o.reducers(), o.rounds()));
     sb.append("| config | job s | shuffle s | shuffle s from launch | ratio vs stock | target | met? |\n");
     sb.append("|---|---:|---:|---:|---:|---|---|\n");
     for (Map.Entry<String, List<Run>> e : by.entrySet()) {
@@ -368,9 +378,9 @@ public final class TeraSortBenchmark {
       double launchShuffle = median(e.getValue().stream().map(Run::launchShuffleSeconds).toList());
       boolean stock = e.getKey().equals(STOCK);
       String ratio = stockShuffle == null ? "-" : String.format(Locale.ROOT, "%.2f", shuffle / stockShuffle);
-      boolean targeted = e.getKey().equals(VRDMA);
-      String target = stock ? "(baseline)" : targeted ? "<= 0.85 x stock shuffle" : "(the tier path; no target)";
-      String met = !targeted || stockShuffle == null ? "-" : shuffle <= TARGET * stockShuffle ? "yes" : "no";
+      double factor = e.getKey().equals(VRDMA) ? TARGET : TIERS_TARGET;
+      String target = stock ? "(baseline)" : String.format(Locale.ROOT, "<= %.2f x stock shuffle", factor);
+      String met = stock || stockShuffle == null ? "-" : shuffle <= factor * stockShuffle ? "yes" : "no";
       sb.append(String.format(Locale.ROOT, "| %s | %.2f | %.2f | %.2f | %s | %s | %s |%n", e.getKey(), job, shuffle,
           launchShuffle, ratio, target, met));
     }

@@ -34,9 +34,11 @@ class TeraSortBenchmarkSmokeTest {
   @Test
   void flags() {
     assertNull(TeraSortBenchmark.parse(new String[] {"--help"}));
-    TeraSortBenchmark.Options o = TeraSortBenchmark.parse(new String[] {"--configs", "vrdma", "--rows", "10"});
+    TeraSortBenchmark.Options o = TeraSortBenchmark.parse(new String[] {"--configs", "vrdma", "--rows", "10",
+        "--maps", "16"});
     assertEquals(List.of("vrdma"), o.configs());
     assertEquals(10, o.rows());
+    assertEquals(16, o.maps());
     assertThrows(IllegalArgumentException.class, () -> TeraSortBenchmark.parse(new String[] {"--configs", "x"}));
     assertThrows(IllegalArgumentException.class, () -> TeraSortBenchmark.parse(new String[] {"--rows", "0"}));
     assertThrows(IllegalArgumentException.class, () -> TeraSortBenchmark.parse(new String[] {"--rows"}));
