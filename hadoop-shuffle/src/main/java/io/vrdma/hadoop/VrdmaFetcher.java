@@ -84,6 +84,11 @@ final class VrdmaFetcher<K, V> extends Fetcher<K, V> {
       return new HostLocal(host, new LocalMapOutputs(job));
     }
 
+    /** Whether host-local reads are on (asked for, and this host's name known). */
+    boolean enabled() {
+      return host != null;
+    }
+
     boolean covers(MapHost mapHost) {
       return host != null && working.get() && host.equals(hostOf(mapHost));
     }

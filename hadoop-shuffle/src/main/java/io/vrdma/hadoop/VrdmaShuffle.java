@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import org.apache.hadoop.fs.Path;
 import org.apache.hadoop.mapred.IndexRecord;
 import org.apache.hadoop.mapred.JobConf;
@@ -68,6 +69,9 @@ public class VrdmaShuffle<K, V> implements ShuffleConsumerPlugin<K, V>, Exceptio
   private TransportNode node;
   private BlockClient client;
   private Exception clientFailure;
+  /** Completes when the client's start ended (started or failed); null until it begins. */
+  private CompletableFuture<Void> clientStart;
+  private boolean closed;
   private Throwable throwable;
   private String throwingThreadName;
 
@@ -123,6 +127,9 @@ public class VrdmaShuffle<K, V> implements ShuffleConsumerPlugin<K, V>, Exceptio
     List<Fetcher<K, V>> fetchers = new ArrayList<>(numFetchers);
     Map<String, Boolean> stockHosts = VrdmaFetcher.newStockHosts();
     VrdmaFetcher.HostLocal hostLocal = VrdmaFetcher.HostLocal.of(own, jobConf);
+    if (!encrypted && !hostLocal.enabled()) {
+      startClient(); // every map output comes over the tiers: start while the first events come
+    }
     for (int i = 0; i < numFetchers; i++) {
       Fetcher<K, V> f = encrypted
           ? new Fetcher<>(jobConf, reduceId, scheduler, merger, reporter, metrics, this, reduceTask.getShuffleSecret())
@@ -145,35 +152,83 @@ public class VrdmaShuffle<K, V> implements ShuffleConsumerPlugin<K, V>, Exceptio
   }
 
   /**
-   * Our block client, its transport started on first use: a reducer that reads only host-local map outputs
-   * never starts it (starting costs about half a second in a fresh task JVM). A start that fails is not tried
-   * again; the fetchers then take the HTTP shuffle.
+   * Begins starting our block client on a thread of its own, once: a reducer whose map outputs all come over the
+   * tiers (host-local reads off) begins at once, so that the start (about half a second in a fresh task JVM:
+   * classes, Netty, the arena) overlaps the first map completion events; otherwise the first fetcher that needs it
+   * begins it, and a reducer that reads only host-local map outputs never does.
    */
-  private synchronized BlockClient client() throws IOException {
-    if (client == null && clientFailure == null) {
-      Map<String, String> settings = HadoopWireSecurity.layerSettings(jobConf);
-      settings.put(TransportConf.PORT.name(), "0");
-      String[] localDirs = jobConf.getTrimmedStrings(org.apache.hadoop.mapreduce.MRConfig.LOCAL_DIR);
-      if (settings.getOrDefault(BlockConf.SPILL_DIR.name(), "").isEmpty() && localDirs.length > 0) {
-        // large map outputs are assembled in the container's own local dirs, which YARN deletes with the container
-        settings.put(BlockConf.SPILL_DIR.name(), String.join(",", localDirs));
-      }
-      try {
-        node = TransportNode.start(TransportConf.fromMap(settings));
-        client = new BlockClient(node, BlockConf.fromMap(settings));
-      } catch (TransportException | RuntimeException e) {
-        clientFailure = e;
-        if (node != null) {
-          node.close();
-          node = null;
+  private synchronized CompletableFuture<Void> startClient() {
+    if (clientStart == null) {
+      CompletableFuture<Void> started = new CompletableFuture<>();
+      clientStart = started;
+      Thread t = new Thread(() -> {
+        try {
+          startNow();
+        } finally {
+          started.complete(null);
         }
-        LOG.warn("vRDMA shuffle client did not start; map outputs of other hosts come over the HTTP shuffle", e);
+      }, "vrdma-shuffle-client-start-" + reduceId);
+      t.setDaemon(true);
+      t.start();
+    }
+    return clientStart;
+  }
+
+  /** Starts the transport and the client (on the start thread). A start that fails is not tried again. */
+  private void startNow() {
+    Map<String, String> settings = HadoopWireSecurity.layerSettings(jobConf);
+    settings.put(TransportConf.PORT.name(), "0");
+    String[] localDirs = jobConf.getTrimmedStrings(org.apache.hadoop.mapreduce.MRConfig.LOCAL_DIR);
+    if (settings.getOrDefault(BlockConf.SPILL_DIR.name(), "").isEmpty() && localDirs.length > 0) {
+      // large map outputs are assembled in the container's own local dirs, which YARN deletes with the container
+      settings.put(BlockConf.SPILL_DIR.name(), String.join(",", localDirs));
+    }
+    TransportNode started = null;
+    BlockClient startedClient = null;
+    Exception failure = null;
+    try {
+      started = TransportNode.start(TransportConf.fromMap(settings));
+      startedClient = new BlockClient(started, BlockConf.fromMap(settings));
+    } catch (TransportException | RuntimeException e) {
+      failure = e;
+      if (started != null) {
+        started.close();
+        started = null;
       }
+      LOG.warn("vRDMA shuffle client did not start; map outputs of other hosts come over the HTTP shuffle", e);
     }
-    if (client == null) {
-      throw new IOException("the vRDMA shuffle client did not start: " + clientFailure, clientFailure);
+    synchronized (this) {
+      if (closed) { // the shuffle ended while the client started: nobody will use it
+        if (startedClient != null) {
+          startedClient.close();
+        }
+        if (started != null) {
+          started.close();
+        }
+        return;
+      }
+      node = started;
+      client = startedClient;
+      clientFailure = failure;
     }
-    return client;
+  }
+
+  /** Our block client, waiting for its start; the fetchers then take the HTTP shuffle if it did not start. */
+  private BlockClient client() throws IOException {
+    try {
+      startClient().get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted while the vRDMA shuffle client started", e);
+    } catch (java.util.concurrent.ExecutionException e) {
+      throw new IOException("the vRDMA shuffle client did not start: " + e.getCause(), e.getCause());
+    }
+    synchronized (this) {
+      if (client == null) {
+        throw new IOException("the vRDMA shuffle client did not start: " + clientFailure, clientFailure);
+      }
+      return client;
+    }
   }
 
   /** LocalJobRunner: the map outputs are files on this machine; read our partition of each into the merger. */
@@ -217,6 +272,7 @@ public class VrdmaShuffle<K, V> implements ShuffleConsumerPlugin<K, V>, Exceptio
 
   @Override
   public synchronized void close() {
+    closed = true;
     if (client != null) {
       // the reduce task sends its counters after the reduce phase, which follows this
       reporter.incrCounter(VrdmaShuffleCounter.VRDMA_SHM_BYTES, client.metrics().bytes(Tier.SHM));

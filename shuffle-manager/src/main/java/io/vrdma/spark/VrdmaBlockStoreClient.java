@@ -9,8 +9,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.apache.spark.network.buffer.ManagedBuffer;
 import org.apache.spark.network.buffer.NioManagedBuffer;
 import org.apache.spark.network.shuffle.BlockFetchingListener;
@@ -28,10 +26,6 @@ import org.slf4j.LoggerFactory;
  */
 final class VrdmaBlockStoreClient extends BlockStoreClient {
   private static final Logger LOG = LoggerFactory.getLogger(VrdmaBlockStoreClient.class);
-  /** {@code shuffle_<shuffleId>_<mapId>_<reduceId>}: the ids we publish. */
-  private static final Pattern SHUFFLE_BLOCK = Pattern.compile("shuffle_(\\d+)_(\\d+)_(\\d+)");
-  /** {@code shuffle_<shuffleId>_<mapId>_<startReduceId>_<endReduceId>}: Spark's batch of contiguous blocks. */
-  private static final Pattern SHUFFLE_BATCH = Pattern.compile("shuffle_(\\d+)_(\\d+)_(\\d+)_(\\d+)");
   /** A larger batch goes through Spark: our client would hold all its blocks at once. */
   private static final int MAX_BATCH_BLOCKS = 4096;
 
@@ -52,27 +46,23 @@ final class VrdmaBlockStoreClient extends BlockStoreClient {
     Map<String, Batch> batchOf = new HashMap<>();
     int shuffleId = -1;
     for (String id : blockIds) {
-      Matcher m = SHUFFLE_BLOCK.matcher(id);
-      Matcher b = SHUFFLE_BATCH.matcher(id);
-      int shuffle = m.matches() ? Integer.parseInt(m.group(1)) : b.matches() ? Integer.parseInt(b.group(1)) : -1;
-      if (shuffle < 0 || (shuffleId >= 0 && shuffle != shuffleId)) {
+      ShuffleBlockName name = ShuffleBlockName.parse(id);
+      if (name == null || (shuffleId >= 0 && name.shuffleId() != shuffleId)) {
         theirs.add(id);
         continue;
       }
-      shuffleId = shuffle;
-      if (m.matches()) {
+      shuffleId = name.shuffleId();
+      if (!name.batch()) {
         ours.add(id);
         continue;
       }
-      int start = Integer.parseInt(b.group(3));
-      int end = Integer.parseInt(b.group(4));
-      if (end <= start || end - start > MAX_BATCH_BLOCKS) {
+      if (name.end() <= name.start() || name.end() - name.start() > MAX_BATCH_BLOCKS) {
         theirs.add(id);
         continue;
       }
-      Batch batch = new Batch(id, start, end - start);
-      for (int r = start; r < end; r++) {
-        String part = "shuffle_" + shuffle + "_" + b.group(2) + "_" + r;
+      Batch batch = new Batch(id, name.start(), name.end() - name.start());
+      for (int r = name.start(); r < name.end(); r++) {
+        String part = name.mapPrefix() + r;
         batchOf.put(part, batch);
         ours.add(part);
       }
