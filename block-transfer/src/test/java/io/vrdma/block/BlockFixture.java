@@ -72,6 +72,14 @@ final class BlockFixture implements AutoCloseable {
     return ids;
   }
 
+  /** Fetches {@code ids} of {@code namespace} from the server (no secret), waiting up to a minute for all. */
+  Collector fetchAll(String namespace, List<String> ids) throws Exception {
+    Collector c = new Collector();
+    client.fetch("127.0.0.1", serverNode.advertisement().port(), namespace, null, ids, c)
+        .get(60, java.util.concurrent.TimeUnit.SECONDS);
+    return c;
+  }
+
   /** Where block {@code index} of a file of {@code sizes} starts, for checking its pattern bytes. */
   static long offsetOf(long[] sizes, int index) {
     long offset = 0;

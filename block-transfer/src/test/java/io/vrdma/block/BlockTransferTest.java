@@ -241,7 +241,8 @@ class BlockTransferTest {
 
   @Test
   void corruptBlocksAreNeverDeliveredAndARefetchRepairsAOneOffCorruption() throws Exception {
-    long[] sizes = {10_000, 20_000, 30_000, 40_000};
+    // the two large ones are answered before the server knows their checksums, which follow the read
+    long[] sizes = {10_000, 20_000, 300_000, 1_500_000};
     // one read per block: the fault corrupts one byte of each read
     Map<String, String> alwaysCorrupt = Map.of(TransportConf.FAULT_TIER.name(), "tcp",
         TransportConf.FAULT_CORRUPT_EVERY.name(), "1", BlockConf.CLIENT_MAX_RUN_BYTES.name(), "0");

@@ -19,7 +19,6 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -69,10 +68,8 @@ class InlineRunsTest {
     }
   }
 
-  private Collector fetch(BlockFixture f, List<String> ids) throws Exception {
-    Collector c = new Collector();
-    f.client.fetch("127.0.0.1", f.serverNode.advertisement().port(), NS, null, ids, c).get(60, TimeUnit.SECONDS);
-    return c;
+  private static Collector fetch(BlockFixture f, List<String> ids) throws Exception {
+    return f.fetchAll(NS, ids);
   }
 
   @ParameterizedTest

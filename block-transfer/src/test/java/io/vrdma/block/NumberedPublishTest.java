@@ -14,7 +14,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -56,9 +55,7 @@ class NumberedPublishTest {
   }
 
   private static Collector fetch(BlockFixture f, List<String> ids) throws Exception {
-    Collector c = new Collector();
-    f.client.fetch("127.0.0.1", f.serverNode.advertisement().port(), NS, null, ids, c).get(60, TimeUnit.SECONDS);
-    return c;
+    return f.fetchAll(NS, ids);
   }
 
   @ParameterizedTest

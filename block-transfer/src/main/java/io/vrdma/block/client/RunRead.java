@@ -2,6 +2,7 @@ package io.vrdma.block.client;
 
 import io.vrdma.block.BlockException.BlockNotFoundException;
 import io.vrdma.block.BlockException.CorruptBlockException;
+import io.vrdma.block.protocol.Messages;
 import io.vrdma.block.protocol.Messages.Location;
 import io.vrdma.block.protocol.Messages.Placement;
 import io.vrdma.block.protocol.Messages.Run;
@@ -245,8 +246,56 @@ final class RunRead {
     deliver(parts, blocks, tier);
   }
 
-  /** Checks each block and hands the intact ones to the listener as one run; the others are dealt with alone. */
+  /**
+   * Delivers the run's blocks once their checksums are known: those the locate answer promised (a large run served
+   * in place, checksummed by the server while this reader read it) are asked for first, with one CHECKSUMS
+   * request on the connection the run was located on.
+   */
   private void deliver(List<Part> of, List<FetchedBlock> blocks, Tier tier) {
+    List<String> asked = new ArrayList<>();
+    for (Part part : of) {
+      if (part.location().checksumFollows()) {
+        asked.add(part.id());
+      }
+    }
+    if (asked.isEmpty()) {
+      deliverChecked(of, blocks, tier);
+      return;
+    }
+    call.session.callAsync(connection, Messages.checksums(call.namespace, asked))
+        .whenCompleteAsync((message, failure) -> {
+          List<Part> known = new ArrayList<>(of.size());
+          try {
+            if (failure != null) {
+              Throwable cause = FetchCall.unwrap(failure);
+              throw cause instanceof TransportException te ? te
+                  : new TransportException("checksums from " + call.session.key() + " failed: " + cause, cause);
+            }
+            Integer[] crcs = Messages.decodeChecksumsAnswer(message, asked.size());
+            int k = 0;
+            for (Part part : of) {
+              if (!part.location().checksumFollows()) {
+                known.add(part);
+                continue;
+              }
+              Integer crc = crcs[k++];
+              if (crc == null) {
+                throw new TransportException("block " + part.id() + " is no longer served by " + call.session.key()
+                    + ": its checksum did not follow");
+              }
+              known.add(new Part(part.id(), part.location().withChecksum(crc)));
+            }
+          } catch (TransportException e) {
+            blocks.forEach(FetchedBlock::release); // never delivered unchecked
+            call.retryOrFail(of.stream().map(Part::id).toList(), attempt, e);
+            return;
+          }
+          deliverChecked(known, blocks, tier);
+        }, client.threads().work);
+  }
+
+  /** Checks each block and hands the intact ones to the listener as one run; the others are dealt with alone. */
+  private void deliverChecked(List<Part> of, List<FetchedBlock> blocks, Tier tier) {
     List<String> ids = new ArrayList<>(of.size());
     List<FetchedBlock> intact = new ArrayList<>(of.size());
     for (int i = 0; i < of.size(); i++) {

@@ -52,12 +52,17 @@ public final class Messages {
   public static final byte AUTH_PROOF = 2;
   public static final byte LOCATE = 3;
   public static final byte RELEASE = 4;
+  public static final byte CHECKSUMS = 5;
 
   private static final byte MISSING = 0;
   private static final byte LOCATED = 1;
   private static final byte DEFERRED = 2;
   /** The placement count that marks an inline run: its bytes follow in the answer. */
   private static final int INLINE_RUN = 0xff;
+  /** A located block's checksum field: none, given, or to be asked for with CHECKSUMS after the read. */
+  private static final byte CRC_NONE = 0;
+  private static final byte CRC_GIVEN = 1;
+  private static final byte CRC_FOLLOWS = 2;
 
   public static final int NONCE_BYTES = 32;
   public static final int MAC_BYTES = 32;
@@ -72,7 +77,7 @@ public final class Messages {
   public sealed interface Request permits NamespaceRequest, Release {}
 
   /** A request about one namespace (every request but {@link Release}, whose leases are the connection's own). */
-  public sealed interface NamespaceRequest extends Request permits AuthChallenge, AuthProof, Locate {
+  public sealed interface NamespaceRequest extends Request permits AuthChallenge, AuthProof, Locate, Checksums {
     String namespace();
   }
 
@@ -88,6 +93,12 @@ public final class Messages {
    */
   public record Locate(String namespace, Tier tier, int maxRunBytes, int maxInlineBytes, List<String> blockIds)
       implements NamespaceRequest {}
+
+  /**
+   * Asks for the checksums of blocks located with {@link Location#checksumFollows()}: the server computed them
+   * while the reader read the blocks, so that the file pass is not on the read's path.
+   */
+  public record Checksums(String namespace, List<String> blockIds) implements NamespaceRequest {}
 
   /** Gives back leases the connection holds. */
   public record Release(long[] leases) implements Request {}
@@ -124,11 +135,24 @@ public final class Messages {
    * @param run the index of the block's run in {@link LocateAnswer#runs()}
    * @param offset the block's first byte in its run
    * @param length the block's bytes
-   * @param checksum CRC32C of the bytes, or null when the server computes none
+   * @param checksum CRC32C of the bytes, or null when the server computes none or it follows
+   * @param checksumFollows the server computes the CRC32C while the reader reads the block (a large block served
+   *     in place, whose checksum would otherwise cost a pass over its file before the answer): the reader asks for
+   *     it with CHECKSUMS and checks the bytes before delivering them
    */
-  public record Location(int run, long offset, long length, Integer checksum) {
+  public record Location(int run, long offset, long length, Integer checksum, boolean checksumFollows) {
     /** A block the server could not place in its window yet: the reader asks for it again. */
     public static final Location DEFERRED = new Location(-1, -1, -1, null);
+
+    /** A location whose checksum (if any) is given. */
+    public Location(int run, long offset, long length, Integer checksum) {
+      this(run, offset, length, checksum, false);
+    }
+
+    /** This location with its checksum, which followed. */
+    public Location withChecksum(int crc) {
+      return new Location(run, offset, length, crc, false);
+    }
 
     public boolean deferred() {
       return this == DEFERRED;
@@ -167,19 +191,11 @@ public final class Messages {
             throw new MalformedMessageException("LOCATE with a run limit of " + maxRunBytes + " bytes, inline "
                 + maxInlineBytes);
           }
-          int n = in.getInt();
-          if (n < 0 || n > MessagesLimits.MAX_BLOCKS_PER_LOCATE) {
-            throw new MalformedMessageException("LOCATE of " + n + " blocks (limit "
-                + MessagesLimits.MAX_BLOCKS_PER_LOCATE + ")");
-          }
-          if (n > in.remaining() / 3) {
-            throw new MalformedMessageException("LOCATE claims " + n + " blocks in " + in.remaining() + " bytes");
-          }
-          List<String> ids = new ArrayList<>(n);
-          for (int i = 0; i < n; i++) {
-            ids.add(string(in, "block id"));
-          }
-          yield new Locate(ns, tier, maxRunBytes, maxInlineBytes, ids);
+          yield new Locate(ns, tier, maxRunBytes, maxInlineBytes, blockIds(in, "LOCATE"));
+        }
+        case CHECKSUMS -> {
+          String ns = string(in, "namespace");
+          yield new Checksums(ns, blockIds(in, "CHECKSUMS"));
         }
         case RELEASE -> {
           int n = in.getInt();
@@ -201,6 +217,23 @@ public final class Messages {
     } catch (BufferUnderflowException e) {
       throw new MalformedMessageException("truncated block message");
     }
+  }
+
+  /** A count and that many block ids, as LOCATE and CHECKSUMS carry them. */
+  private static List<String> blockIds(ByteBuffer in, String what) throws MalformedMessageException {
+    int n = in.getInt();
+    if (n < 0 || n > MessagesLimits.MAX_BLOCKS_PER_LOCATE) {
+      throw new MalformedMessageException(what + " of " + n + " blocks (limit "
+          + MessagesLimits.MAX_BLOCKS_PER_LOCATE + ")");
+    }
+    if (n > in.remaining() / 3) {
+      throw new MalformedMessageException(what + " claims " + n + " blocks in " + in.remaining() + " bytes");
+    }
+    List<String> ids = new ArrayList<>(n);
+    for (int i = 0; i < n; i++) {
+      ids.add(string(in, "block id"));
+    }
+    return ids;
   }
 
   public static ByteBuffer authChallenge(String namespace) {
@@ -241,19 +274,72 @@ public final class Messages {
    */
   public static ByteBuffer locate(String namespace, Tier tier, int maxRunBytes, int maxInlineBytes,
       List<String> blockIds) {
-    List<byte[]> encoded = new ArrayList<>(blockIds.size());
-    int size = 1 + 4 + 4 + 4;
-    for (String id : blockIds) {
-      byte[] e = utf8(id);
-      encoded.add(e);
+    List<byte[]> encoded = utf8(blockIds);
+    ByteBuffer b = message(LOCATE, namespace, 1 + 4 + 4 + idsBytes(encoded)).put((byte) tier.ordinal())
+        .putInt(maxRunBytes).putInt(maxInlineBytes);
+    return putIds(b, encoded).flip();
+  }
+
+  /** Asks for the checksums that follow of blocks located on this connection. */
+  public static ByteBuffer checksums(String namespace, List<String> blockIds) {
+    List<byte[]> encoded = utf8(blockIds);
+    return putIds(message(CHECKSUMS, namespace, idsBytes(encoded)), encoded).flip();
+  }
+
+  private static List<byte[]> utf8(List<String> ids) {
+    List<byte[]> encoded = new ArrayList<>(ids.size());
+    for (String id : ids) {
+      encoded.add(utf8(id));
+    }
+    return encoded;
+  }
+
+  private static int idsBytes(List<byte[]> encoded) {
+    int size = 4;
+    for (byte[] e : encoded) {
       size += 2 + e.length;
     }
-    ByteBuffer b = message(LOCATE, namespace, size).put((byte) tier.ordinal()).putInt(maxRunBytes)
-        .putInt(maxInlineBytes).putInt(blockIds.size());
+    return size;
+  }
+
+  private static ByteBuffer putIds(ByteBuffer b, List<byte[]> encoded) {
+    b.putInt(encoded.size());
     for (byte[] e : encoded) {
       b.putShort((short) e.length).put(e);
     }
+    return b;
+  }
+
+  /** Encodes the answer to CHECKSUMS: per id asked, its CRC32C, or null when the block is not published. */
+  public static ByteBuffer checksumsAnswer(Integer[] checksums) {
+    ByteBuffer b = ByteBuffer.allocate(4 + 5 * checksums.length).putInt(checksums.length);
+    for (Integer crc : checksums) {
+      b.put(crc == null ? MISSING : LOCATED).putInt(crc == null ? 0 : crc);
+    }
     return b.flip();
+  }
+
+  /** Decodes the answer to a CHECKSUMS of {@code expected} ids. */
+  public static Integer[] decodeChecksumsAnswer(ByteBuffer in, int expected) throws TransportException {
+    try {
+      int n = in.getInt();
+      if (n != expected || in.remaining() != 5L * n) {
+        throw new MalformedMessageException("CHECKSUMS answer with " + n + " entries (" + in.remaining()
+            + " bytes) for " + expected + " ids");
+      }
+      Integer[] out = new Integer[n];
+      for (int i = 0; i < n; i++) {
+        byte status = in.get();
+        int crc = in.getInt();
+        if (status != LOCATED && status != MISSING) {
+          throw new MalformedMessageException("CHECKSUMS answer entry of status " + status);
+        }
+        out[i] = status == LOCATED ? crc : null;
+      }
+      return out;
+    } catch (BufferUnderflowException e) {
+      throw new MalformedMessageException("truncated CHECKSUMS answer");
+    }
   }
 
   /** Encodes the answer to a LOCATE. */
@@ -285,7 +371,8 @@ public final class Messages {
         continue;
       }
       b.put(LOCATED).putInt(l.run()).putLong(l.offset()).putLong(l.length());
-      b.put((byte) (l.checksum() == null ? 0 : 1)).putInt(l.checksum() == null ? 0 : l.checksum());
+      b.put(l.checksum() != null ? CRC_GIVEN : l.checksumFollows() ? CRC_FOLLOWS : CRC_NONE)
+          .putInt(l.checksum() == null ? 0 : l.checksum());
     }
     return b.flip();
   }
@@ -340,13 +427,16 @@ public final class Messages {
         int run = in.getInt();
         long offset = in.getLong();
         long length = in.getLong();
-        boolean hasCrc = in.get() != 0;
+        byte crcField = in.get();
         int crc = in.getInt();
+        if (crcField != CRC_NONE && crcField != CRC_GIVEN && crcField != CRC_FOLLOWS) {
+          throw new MalformedMessageException("LOCATE answer block " + i + " with checksum field " + crcField);
+        }
         if (run < 0 || run >= runs.size() || offset < 0 || length < 0 || offset + length > runs.get(run).length()) {
           throw new MalformedMessageException("LOCATE answer block " + i + " at " + offset + "+" + length
               + " outside its run " + run + " of " + runs.size());
         }
-        out.add(new Location(run, offset, length, hasCrc ? crc : null));
+        out.add(new Location(run, offset, length, crcField == CRC_GIVEN ? crc : null, crcField == CRC_FOLLOWS));
       }
       return new LocateAnswer(runs, out);
     } catch (BufferUnderflowException e) {

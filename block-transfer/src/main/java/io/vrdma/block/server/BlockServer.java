@@ -7,6 +7,7 @@ import io.vrdma.block.protocol.ChannelEncryption;
 import io.vrdma.block.protocol.Messages;
 import io.vrdma.block.protocol.Messages.AuthChallenge;
 import io.vrdma.block.protocol.Messages.AuthProof;
+import io.vrdma.block.protocol.Messages.Checksums;
 import io.vrdma.block.protocol.Messages.Locate;
 import io.vrdma.block.protocol.Messages.NamespaceRequest;
 import io.vrdma.block.protocol.Messages.Release;
@@ -261,16 +262,24 @@ public final class BlockServer implements AutoCloseable {
     if (!mayAccess(peer, request.namespace())) {
       return refuse(peer, "unauthenticated request for namespace " + request.namespace());
     }
-    Locate locate = (Locate) request;
-    List<ServedBlock> blocks = new ArrayList<>(locate.blockIds().size());
-    for (String id : locate.blockIds()) {
-      blocks.add(ns == null ? null : ns.find(id));
+    if (request instanceof Checksums asked) {
+      return window.checksums(find(ns, asked.blockIds())).thenApply(Messages::checksumsAnswer);
     }
+    Locate locate = (Locate) request;
+    List<ServedBlock> blocks = find(ns, locate.blockIds());
     return window.locate(peer, locate.tier(), locate.maxRunBytes(), locate.maxInlineBytes(), blocks)
         .thenApply(answer -> {
           serving.located(locate.tier(), answer);
           return Messages.locateAnswer(answer);
         });
+  }
+
+  private static List<ServedBlock> find(Namespace ns, List<String> ids) {
+    List<ServedBlock> blocks = new ArrayList<>(ids.size());
+    for (String id : ids) {
+      blocks.add(ns == null ? null : ns.find(id));
+    }
+    return blocks;
   }
 
   private boolean mayAccess(InboundConnection peer, String namespace) {

@@ -46,6 +46,28 @@ final class ServedBlock {
     return crc;
   }
 
+  /** The checksum being computed after a locate that promised it (checksum follows); null until one did. */
+  private java.util.concurrent.CompletableFuture<Integer> following;
+
+  /**
+   * Begins computing the checksum from the file on {@code threads}, once (a locate answered that it follows); a
+   * CHECKSUMS request waits for it.
+   */
+  synchronized java.util.concurrent.CompletableFuture<Integer> checksumLater(java.util.concurrent.Executor threads) {
+    if (following == null) {
+      Integer known = crc;
+      following = known != null ? java.util.concurrent.CompletableFuture.completedFuture(known)
+          : java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try {
+              return checksum((ByteBuffer) null);
+            } catch (IOException e) {
+              throw new java.io.UncheckedIOException(e);
+            }
+          }, threads);
+    }
+    return following;
+  }
+
   /** The checksum, read from {@code channel} (the block's file, open) when not known yet. */
   int checksum(FileChannel channel) throws IOException {
     Integer known = crc;

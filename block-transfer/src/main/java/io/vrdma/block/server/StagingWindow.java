@@ -70,6 +70,12 @@ final class StagingWindow implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(StagingWindow.class);
   /** How often a window that another process filled is tried again while requests wait. */
   static final long RETRY_MILLIS = 5;
+  /**
+   * A run served in place (socket tiers) of at least this many bytes is answered before its blocks' checksums are
+   * known: they are computed while the reader reads the run, and the reader asks for them after (CHECKSUMS). A pass
+   * over the file before the answer would cost about what the transfer does and sit on every such block's path.
+   */
+  static final long CHECKSUM_LATER_BYTES = 256 * 1024;
   private static final String PEER_STATE = "vrdma.block.leases";
 
   private final TransportNode node;
@@ -136,6 +142,19 @@ final class StagingWindow implements AutoCloseable {
 
   StagingMetrics metrics() {
     return metrics;
+  }
+
+  /**
+   * The checksums of {@code blocks} (null entries: not published), as promised by an in-place answer: each computed
+   * once on the staging threads, usually while the reader read the block.
+   */
+  CompletableFuture<Integer[]> checksums(List<ServedBlock> blocks) {
+    List<CompletableFuture<Integer>> each = new ArrayList<>(blocks.size());
+    for (ServedBlock b : blocks) {
+      each.add(b == null ? CompletableFuture.completedFuture(null) : b.checksumLater(stagers));
+    }
+    return CompletableFuture.allOf(each.toArray(new CompletableFuture<?>[0]))
+        .thenApply(x -> each.stream().map(CompletableFuture::join).toArray(Integer[]::new));
   }
 
   /**
@@ -597,6 +616,8 @@ final class StagingWindow implements AutoCloseable {
     int inlined;
     boolean busy;
     boolean waited;
+    /** Answered in place: the checksums of large runs not known yet are promised, not computed first. */
+    boolean checksumsMayFollow;
 
     /**
      * @param maxInline the largest run that goes in the answer
@@ -684,11 +705,15 @@ final class StagingWindow implements AutoCloseable {
       return new Run(0, g.length, placements);
     }
 
-    /** For a tier that does not stage: every group's in-place run. */
+    /**
+     * For a tier that does not stage: every group's in-place run; the checksums of large runs follow (computed
+     * while the reader reads them).
+     */
     void answerInPlace(StagingWindow w) {
       for (int i = 0; i < groups.size(); i++) {
         answer(i, inPlaceRun(groups.get(i)), null);
       }
+      checksumsMayFollow = true;
       complete(w);
     }
 
@@ -715,12 +740,19 @@ final class StagingWindow implements AutoCloseable {
           }
           int runIndex = out.size();
           out.add(runs[g]);
-          if (w.checksum && checksums[g] == null) {
+          boolean later = w.checksum && checksums[g] == null && checksumsMayFollow
+              && group.length >= CHECKSUM_LATER_BYTES;
+          if (w.checksum && checksums[g] == null && !later) {
             checksums[g] = group.checksums(null);
           }
           for (int i = group.from(); i < group.to(); i++) {
             ServedBlock b = blocks.get(i);
-            Integer crc = !w.checksum ? null : checksums[g][i - group.from()];
+            if (later && b.knownChecksum() == null) {
+              b.checksumLater(w.stagers);
+              locations.set(i, new Location(runIndex, b.fileOffset - group.start(), b.length, null, true));
+              continue;
+            }
+            Integer crc = !w.checksum ? null : later ? b.knownChecksum() : checksums[g][i - group.from()];
             locations.set(i, new Location(runIndex, b.fileOffset - group.start(), b.length, crc));
           }
         }
