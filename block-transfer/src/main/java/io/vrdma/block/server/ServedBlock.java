@@ -50,11 +50,11 @@ final class ServedBlock {
   private java.util.concurrent.CompletableFuture<Integer> following;
 
   /**
-   * Begins computing the checksum from the file on {@code threads}, once (a locate answered that it follows); a
-   * CHECKSUMS request waits for it.
+   * Begins computing the checksum from the file on {@code threads} (a locate answered that it follows): once, or
+   * again after a failed try. A CHECKSUMS request waits for it.
    */
   synchronized java.util.concurrent.CompletableFuture<Integer> checksumLater(java.util.concurrent.Executor threads) {
-    if (following == null) {
+    if (following == null || following.isCompletedExceptionally()) { // a failed read of the file is tried again
       Integer known = crc;
       following = known != null ? java.util.concurrent.CompletableFuture.completedFuture(known)
           : java.util.concurrent.CompletableFuture.supplyAsync(() -> {
