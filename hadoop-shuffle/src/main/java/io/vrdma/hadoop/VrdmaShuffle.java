@@ -176,8 +176,8 @@ public class VrdmaShuffle<K, V> implements ShuffleConsumerPlugin<K, V>, Exceptio
 
   /** Starts the transport and the client (on the start thread). A start that fails is not tried again. */
   private void startNow() {
+    long began = System.nanoTime();
     Map<String, String> settings = HadoopWireSecurity.layerSettings(jobConf);
-    settings.put(TransportConf.PORT.name(), "0");
     String[] localDirs = jobConf.getTrimmedStrings(org.apache.hadoop.mapreduce.MRConfig.LOCAL_DIR);
     if (settings.getOrDefault(BlockConf.SPILL_DIR.name(), "").isEmpty() && localDirs.length > 0) {
       // large map outputs are assembled in the container's own local dirs, which YARN deletes with the container
@@ -187,8 +187,10 @@ public class VrdmaShuffle<K, V> implements ShuffleConsumerPlugin<K, V>, Exceptio
     BlockClient startedClient = null;
     Exception failure = null;
     try {
-      started = TransportNode.start(TransportConf.fromMap(settings));
+      // a reducer only reads: no control server, no slot in the shm arena
+      started = TransportNode.startClient(TransportConf.fromMap(settings));
       startedClient = new BlockClient(started, BlockConf.fromMap(settings));
+      LOG.info("vRDMA shuffle client of {} started in {} ms", reduceId, (System.nanoTime() - began) / 1_000_000);
     } catch (TransportException | RuntimeException e) {
       failure = e;
       if (started != null) {

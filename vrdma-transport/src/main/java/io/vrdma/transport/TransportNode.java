@@ -47,8 +47,9 @@ import org.slf4j.LoggerFactory;
  * messages, and connects to peers. Start one per process (a Spark executor, a NodeManager, a reduce
  * task) with {@link #start}, and close it when the process is done.
  *
- * <p>Every node runs a control server on the host network; the tiers decide only how the bytes of a
- * read move. A tier that cannot work on this node is logged with its reason and left out of the node's
+ * <p>A serving node runs a control server on the host network; the tiers decide only how the bytes of a
+ * read move. A process that only reads (a reduce task) starts a client-only node with {@link #startClient}: no
+ * socket listens, and it holds no slot in the shm arena. A tier that cannot work on this node is logged with its reason and left out of the node's
  * advertisement, so peers never choose it: nothing fails because a faster tier is missing.
  */
 public final class TransportNode implements AutoCloseable {
@@ -63,31 +64,22 @@ public final class TransportNode implements AutoCloseable {
   private final List<TierAvailability> availability = new ArrayList<>();
   private final NodeAdvertisement advertisement;
   private final WireSecurity security;
+  /** False for a client-only node: it connects and reads, and has nothing to serve. */
+  private final boolean serving;
   private volatile ControlHandler controlHandler;
   private volatile ReadAuthorizer readAuthorizer;
   private final Set<NodeConnection> connections = ConcurrentHashMap.newKeySet();
   private volatile boolean closed;
 
-  private TransportNode(TransportConf conf) throws TransportException {
+  private TransportNode(TransportConf conf, boolean serving) throws TransportException {
     this.conf = conf;
+    this.serving = serving;
     this.security = WireSecurity.of(conf);
     this.nodeId = new SecureRandom().nextLong();
     this.bufferPool = new BufferPool(conf.getInt(TransportConf.POOL_MAX_BUFFER), conf.get(TransportConf.POOL_MAX_BYTES),
         conf.get(TransportConf.POOL_LEAK_DETECTION));
     String host = resolveHost(conf.get(TransportConf.HOST));
-    int maxFrame = conf.getInt(TransportConf.TCP_MAX_FRAME);
-    boolean copyFiles = TcpTransport.copyFiles(conf);
-    this.tcp = TcpTransport.start(conf, host, new ChannelInitializer<SocketChannel>() {
-      @Override
-      protected void initChannel(SocketChannel ch) {
-        ch.pipeline()
-            .addLast("frames", new LengthFieldBasedFrameDecoder(maxFrame, 0, Integer.BYTES, 0, Integer.BYTES))
-            .addLast("vrdma-server", new TcpServerHandler(TransportNode.this::advertisement,
-                () -> controlHandler, tcpRegistrations, () -> readAuthorizer,
-                () -> providers.get(Tier.VERBS) instanceof VerbsTier v ? v::check : null,
-                security.encryptionRequired(), copyFiles));
-      }
-    });
+    this.tcp = serving ? TcpTransport.start(conf, host, serverChannels()) : TcpTransport.startClientOnly(conf);
     try {
       for (Tier tier : Tier.values()) {
         String forbidden = security.whyTierOff(tier);
@@ -102,7 +94,8 @@ public final class TransportNode implements AutoCloseable {
           advertised.put(tier, p.advertisedInfo());
         }
       }
-      this.advertisement = new NodeAdvertisement(nodeId, host, tcp.localAddress().getPort(), advertised);
+      this.advertisement = new NodeAdvertisement(nodeId, host, serving ? tcp.localAddress().getPort() : 0,
+          advertised);
     } catch (RuntimeException e) {
       closeProviders();
       tcp.close();
@@ -112,12 +105,29 @@ public final class TransportNode implements AutoCloseable {
       LOG.warn("fault injection is ON for tier {} ({}): for tests only", conf.get(TransportConf.FAULT_TIER),
           conf.toMap().entrySet().stream().filter(e -> e.getKey().contains(".fault.")).toList());
     }
-    LOG.info("vRDMA transport {}: {}", advertisement,
+    LOG.info("vRDMA transport {}{}: {}", advertisement, serving ? "" : " (client only: serves nothing)",
         availability.stream().map(TierAvailability::toString).collect(Collectors.joining("; ")));
     String securityLine = security.startupLine(availability);
     if (securityLine != null) {
       LOG.info("vRDMA transport {}: {}", advertisement, securityLine);
     }
+  }
+
+  /** The pipeline of each connection a peer opens to this node's control server. */
+  private ChannelInitializer<SocketChannel> serverChannels() {
+    int maxFrame = conf.getInt(TransportConf.TCP_MAX_FRAME);
+    boolean copyFiles = TcpTransport.copyFiles(conf);
+    return new ChannelInitializer<>() {
+      @Override
+      protected void initChannel(SocketChannel ch) {
+        ch.pipeline()
+            .addLast("frames", new LengthFieldBasedFrameDecoder(maxFrame, 0, Integer.BYTES, 0, Integer.BYTES))
+            .addLast("vrdma-server", new TcpServerHandler(TransportNode.this::advertisement,
+                () -> controlHandler, tcpRegistrations, () -> readAuthorizer,
+                () -> providers.get(Tier.VERBS) instanceof VerbsTier v ? v::check : null,
+                security.encryptionRequired(), copyFiles));
+      }
+    };
   }
 
   /**
@@ -126,13 +136,30 @@ public final class TransportNode implements AutoCloseable {
    * @throws TransportException when the control server cannot listen (the only tier-independent need)
    */
   public static TransportNode start(TransportConf conf) throws TransportException {
-    return new TransportNode(conf);
+    return new TransportNode(conf, true);
+  }
+
+  /**
+   * Starts a node that only reads from peers: the tiers are probed as for {@link #start}, but no control server
+   * listens (its advertisement's port is 0), the shm arena is attached for reading only (no process slot, no
+   * heartbeat), and {@link #register} refuses. Lighter to start, and nothing for peers or operators to reach:
+   * what a short-lived reader such as a MapReduce reduce task needs.
+   *
+   * @throws TransportException when the event loops cannot start
+   */
+  public static TransportNode startClient(TransportConf conf) throws TransportException {
+    return new TransportNode(conf, false);
+  }
+
+  /** Whether this node serves its registrations and control requests (false for {@link #startClient}). */
+  public boolean serving() {
+    return serving;
   }
 
   private TierAvailability probe(Tier tier) {
     try {
       TierProvider provider = switch (tier) {
-        case SHM -> ShmTier.open(conf);
+        case SHM -> serving ? ShmTier.open(conf) : ShmTier.openForReading(conf);
         case TCP -> new TcpTier(nodeId, tcpRegistrations, tcp.detail());
         case VERBS -> openVerbs();
         case RSOCKET -> openRsocket();
@@ -236,6 +263,10 @@ public final class TransportNode implements AutoCloseable {
    */
   public Registration register(RegionSource source, Set<Tier> tiers) throws TransportException {
     ensureOpen();
+    if (!serving) {
+      throw new IllegalStateException("transport node " + Long.toHexString(nodeId) + " is client-only: it serves"
+          + " no regions");
+    }
     Map<Tier, TierRegistration> done = new EnumMap<>(Tier.class);
     TransportException last = null;
     for (Tier tier : conf.tiers()) {

@@ -132,6 +132,32 @@ class TransportNodeTierTest {
   }
 
   @Test
+  void clientOnlyNodeReadsOverShmAndTcpWithoutListeningOrTakingAnArenaSlot() throws Exception {
+    Path file = Patterns.writeFile(dir.resolve("served"), 5, 0, 300_000);
+    try (TransportNode server = start(settings("shm,tcp", "64m"))) {
+      int slotsBefore = ((io.vrdma.transport.shm.ShmTier) server.provider(Tier.SHM)).arena().slotsInUseForTests();
+      try (TransportNode reader = TransportNode.startClient(TransportConf.fromMap(settings("shm,tcp", "64m")));
+          Registration r = server.register(RegionSource.fileSegment(file, 0, 300_000));
+          Connection c = reader.connect(server.advertisement());
+          PooledBuffer buf = reader.bufferPool().acquire(300_000)) {
+        assertFalse(reader.serving());
+        assertEquals(0, reader.advertisement().port(), "a client-only node advertises no control server");
+        assertEquals(slotsBefore,
+            ((io.vrdma.transport.shm.ShmTier) server.provider(Tier.SHM)).arena().slotsInUseForTests(),
+            "a reader takes no process slot in the arena");
+        assertEquals(Tier.SHM, c.tier());
+        c.read(r.descriptor(Tier.SHM).orElseThrow(), 0, 300_000, buf, 0).get(10, TimeUnit.SECONDS);
+        assertNull(Patterns.mismatch(5, 0, buf.nioBuffer(), 0, 300_000));
+        c.read(r.descriptor(Tier.TCP).orElseThrow(), 1000, 5000, buf, 0).get(10, TimeUnit.SECONDS);
+        assertNull(Patterns.mismatch(5, 1000, buf.nioBuffer(), 0, 5000));
+        IllegalStateException e = assertThrows(IllegalStateException.class,
+            () -> reader.register(RegionSource.buffer(java.nio.ByteBuffer.allocate(4))));
+        assertTrue(e.getMessage().contains("client-only"), e.getMessage());
+      }
+    }
+  }
+
+  @Test
   void closedNodeRefusesWork() throws Exception {
     TransportNode a = start(settings("tcp", "64m"));
     a.close();

@@ -88,12 +88,15 @@ public final class SharedArena implements AutoCloseable {
   private final ChunkTable chunks;
   private final ProcessTable processes;
   private final ArenaReader reader;
+  /** Attached only to read others' regions: no process slot, no heartbeat, nothing to allocate. */
+  private final boolean readOnly;
   private final SecureRandom random;
   private final AtomicBoolean closed = new AtomicBoolean();
 
   private SharedArena(Path path, ArenaLayout layout, ArenaMapping mapping, UUID arenaId, boolean created,
-      SecureRandom random, long heartbeatMillis, long livenessMillis) throws TransportException {
+      SecureRandom random, long heartbeatMillis, long livenessMillis, boolean readOnly) throws TransportException {
     this.path = path;
+    this.readOnly = readOnly;
     this.layout = layout;
     this.mapping = mapping;
     this.arenaId = arenaId;
@@ -104,7 +107,9 @@ public final class SharedArena implements AutoCloseable {
     this.processes = new ProcessTable(path, mapping.metadata(), layout, chunks, token, livenessMillis,
         closed::get);
     this.reader = new ArenaReader(path, layout, mapping, chunks, closed::get);
-    processes.join(heartbeatMillis);
+    if (!readOnly) {
+      processes.join(heartbeatMillis);
+    }
   }
 
   /**
@@ -133,16 +138,32 @@ public final class SharedArena implements AutoCloseable {
 
   /** Attaches to (or creates) the arena a node's configuration names, with its sizes and timings. */
   public static SharedArena attach(TransportConf conf) throws TransportException {
+    return attach(conf, false);
+  }
+
+  /**
+   * Attaches to the arena a node's configuration names only to read the regions other processes publish
+   * there: no process slot is claimed (so readers, such as a node's many short-lived reduce tasks, never use
+   * up the slots the arena's writers need), no heartbeat runs, no dead process is reclaimed, and {@link
+   * #allocate} refuses. A reader needs no slot: every read validates the region's owner and key in the chunk
+   * table, before and after the copy.
+   */
+  public static SharedArena attachForReading(TransportConf conf) throws TransportException {
+    return attach(conf, true);
+  }
+
+  private static SharedArena attach(TransportConf conf, boolean readOnly) throws TransportException {
     return attach(Path.of(conf.get(TransportConf.SHM_ARENA_PATH)), conf.get(TransportConf.SHM_ARENA_BYTES),
         conf.getInt(TransportConf.SHM_CHUNK_BYTES), conf.getInt(TransportConf.SHM_MAX_PROCESSES),
-        conf.get(TransportConf.SHM_HEARTBEAT), conf.get(TransportConf.SHM_LIVENESS_TIMEOUT));
+        conf.get(TransportConf.SHM_HEARTBEAT), conf.get(TransportConf.SHM_LIVENESS_TIMEOUT),
+        DEFAULT_INIT_WAIT_MILLIS, 0, readOnly);
   }
 
   /** As {@link #attach(Path, long, int, int, long, long)}, with the initialisation wait chosen by tests. */
   static SharedArena attach(Path path, long createBytes, int chunkBytes, int maxProcesses,
       long heartbeatMillis, long livenessMillis, long initWaitMillis) throws TransportException {
     return attach(path, createBytes, chunkBytes, maxProcesses, heartbeatMillis, livenessMillis, initWaitMillis,
-        0);
+        0, false);
   }
 
   /**
@@ -153,7 +174,8 @@ public final class SharedArena implements AutoCloseable {
    *     attached to one arena must use the same, or regions one allocates may cross another's windows.
    */
   static SharedArena attach(Path path, long createBytes, int chunkBytes, int maxProcesses,
-      long heartbeatMillis, long livenessMillis, long initWaitMillis, long windowBytes) throws TransportException {
+      long heartbeatMillis, long livenessMillis, long initWaitMillis, long windowBytes, boolean readOnly)
+      throws TransportException {
     if (chunkBytes < ArenaLayout.MIN_CHUNK_BYTES || chunkBytes > ArenaLayout.MAX_CHUNK_BYTES
         || Integer.bitCount(chunkBytes) != 1) {
       throw new IllegalArgumentException("shm chunk size " + chunkBytes + " must be a power of two between "
@@ -187,14 +209,15 @@ public final class SharedArena implements AutoCloseable {
     }
 
     SharedArena arena = new SharedArena(path, layout, mapping, id, file.created(), new SecureRandom(),
-        heartbeatMillis, livenessMillis);
+        heartbeatMillis, livenessMillis, readOnly);
     if (layout.chunkBytes != chunkBytes || layout.slotCount != maxProcesses) {
       LOG.info("shm arena {} keeps its own chunk size {} and {} process slots (asked: {} and {})", path,
           layout.chunkBytes, layout.slotCount, chunkBytes, maxProcesses);
     }
-    LOG.info("attached to shm arena {} ({}): {} bytes, {} chunks of {} bytes in {} windows, process slot {} of {}",
-        path, id, layout.sizeBytes, layout.chunkCount, layout.chunkBytes, mapping.windowCount(),
-        arena.processes.slot(), layout.slotCount);
+    LOG.info("attached to shm arena {} ({}): {} bytes, {} chunks of {} bytes in {} windows, {}", path, id,
+        layout.sizeBytes, layout.chunkCount, layout.chunkBytes, mapping.windowCount(),
+        readOnly ? "for reading only (no process slot)"
+            : "process slot " + arena.processes.slot() + " of " + layout.slotCount);
     return arena;
   }
 
@@ -255,6 +278,11 @@ public final class SharedArena implements AutoCloseable {
     return processes.slotsInUse();
   }
 
+  /** {@link #slotsInUse()}, for tests of other packages. */
+  public int slotsInUseForTests() {
+    return slotsInUse();
+  }
+
   /** The process slot of this attachment. */
   int slot() {
     return processes.slot();
@@ -284,6 +312,10 @@ public final class SharedArena implements AutoCloseable {
   public ArenaRegion allocate(long length) throws TransportException {
     if (length < 1) {
       throw new IllegalArgumentException("shm region of " + length + " bytes asked for; regions hold at least 1");
+    }
+    if (readOnly) {
+      throw new TransportException("shm arena " + path + " is attached for reading only: this process publishes"
+          + " no regions there");
     }
     checkUsable();
     long needed = length / layout.chunkBytes + (length % layout.chunkBytes == 0 ? 0 : 1);
@@ -396,6 +428,11 @@ public final class SharedArena implements AutoCloseable {
     }
   }
 
+  /** Whether this attachment only reads ({@link #attachForReading}). */
+  public boolean readOnly() {
+    return readOnly;
+  }
+
   /** Whether this attachment is closed; regions stop handing out buffers then. */
   boolean isClosed() {
     return closed.get();
@@ -410,6 +447,10 @@ public final class SharedArena implements AutoCloseable {
   @Override
   public void close() {
     if (!closed.compareAndSet(false, true)) {
+      return;
+    }
+    if (readOnly) {
+      LOG.info("detached from shm arena {} (a reader)", path);
       return;
     }
     processes.stopHeartbeat();

@@ -48,6 +48,16 @@ public final class ShmTier implements TierProvider {
     return new ShmTier(arena);
   }
 
+  /**
+   * Attaches to the configured arena only to read peers' regions ({@link SharedArena#attachForReading}): the tier
+   * of a node that serves nothing. Registering on it fails.
+   *
+   * @throws TransportException with a one-line reason when the arena cannot be used
+   */
+  public static ShmTier openForReading(TransportConf conf) throws TransportException {
+    return new ShmTier(SharedArena.attachForReading(conf));
+  }
+
   /** The arena this tier places regions in. */
   public SharedArena arena() {
     return arena;

@@ -38,6 +38,7 @@ public final class TcpTransport implements AutoCloseable {
   private final String detail;
   private final boolean copyFiles;
   private final TransportConf conf;
+  /** Null for a client-only transport. */
   private final Channel serverChannel;
 
   private TcpTransport(TransportConf conf, String host, ChannelInitializer<SocketChannel> serverInit)
@@ -61,6 +62,10 @@ public final class TcpTransport implements AutoCloseable {
           : (conf.get(TransportConf.TCP_NATIVE_EPOLL)
               ? "nio, epoll unavailable: " + Epoll.unavailabilityCause()
               : "nio, epoll off by configuration") + (copyFiles ? ", file regions copied" : "");
+    }
+    if (serverInit == null) {
+      serverChannel = null;
+      return;
     }
     ServerBootstrap server = new ServerBootstrap()
         .group(group)
@@ -90,9 +95,16 @@ public final class TcpTransport implements AutoCloseable {
     return new TcpTransport(conf, host, serverInit);
   }
 
-  /** Where the server listens. */
+  /**
+   * Starts the event loops only, for a process that connects to peers but serves nothing: no socket listens.
+   */
+  public static TcpTransport startClientOnly(TransportConf conf) throws TransportException {
+    return new TcpTransport(conf, null, null);
+  }
+
+  /** Where the server listens; null for a client-only transport. */
   public InetSocketAddress localAddress() {
-    return (InetSocketAddress) serverChannel.localAddress();
+    return serverChannel == null ? null : (InetSocketAddress) serverChannel.localAddress();
   }
 
   /** "epoll" or "nio" with the reason epoll is not used. */
@@ -148,7 +160,9 @@ public final class TcpTransport implements AutoCloseable {
 
   @Override
   public void close() {
-    serverChannel.close().awaitUninterruptibly();
+    if (serverChannel != null) {
+      serverChannel.close().awaitUninterruptibly();
+    }
     group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();
   }
 }

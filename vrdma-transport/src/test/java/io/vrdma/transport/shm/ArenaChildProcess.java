@@ -27,7 +27,7 @@ public final class ArenaChildProcess {
     long seed = Long.parseLong(args[4]);
     long windowBytes = args.length > 5 ? Long.parseLong(args[5]) : 0;
     try (SharedArena arena = SharedArena.attach(path, createBytes, chunkBytes, 8, 100, 500,
-        SharedArena.DEFAULT_INIT_WAIT_MILLIS, windowBytes)) {
+        SharedArena.DEFAULT_INIT_WAIT_MILLIS, windowBytes, false)) {
       ArenaRegion region = arena.allocate(regionBytes);
       byte[] pattern = new byte[(int) regionBytes];
       new Random(seed).nextBytes(pattern);

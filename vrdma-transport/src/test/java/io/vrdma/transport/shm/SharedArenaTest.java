@@ -598,4 +598,31 @@ class SharedArenaTest {
       r.close();
     }
   }
+
+  @Test
+  void aReadOnlyAttachmentReadsPublishedRegionsWithoutASlotAndCannotAllocate() throws Exception {
+    io.vrdma.transport.config.TransportConf conf = io.vrdma.transport.config.TransportConf.fromMap(java.util.Map.of(
+        io.vrdma.transport.config.TransportConf.SHM_ARENA_PATH.name(), arenaFile().toString(),
+        io.vrdma.transport.config.TransportConf.SHM_ARENA_BYTES.name(), "8m"));
+    try (SharedArena writer = SharedArena.attach(conf)) {
+      ArenaRegion region = writer.allocate(10_000);
+      byte[] bytes = new byte[10_000];
+      new Random(3).nextBytes(bytes);
+      region.writableBuffer().put(bytes);
+      region.publish();
+      try (SharedArena reader = SharedArena.attachForReading(conf)) {
+        assertTrue(reader.readOnly());
+        assertEquals(1, writer.slotsInUse(), "the reader holds no slot");
+        ByteBuffer dst = ByteBuffer.allocate(10_000);
+        reader.copyOut(region.owner(), region.address(), region.key(), 10_000, 0, 10_000, dst, 0);
+        assertArrayEquals(bytes, dst.array());
+        TransportException refused = assertThrows(TransportException.class, () -> reader.allocate(100));
+        assertTrue(refused.getMessage().contains("reading only"), refused.getMessage());
+      }
+      ByteBuffer again = ByteBuffer.allocate(10_000);
+      writer.copyOut(region.owner(), region.address(), region.key(), 10_000, 0, 10_000, again, 0);
+      assertArrayEquals(bytes, again.array(), "closing the reader frees nothing of the writer's");
+      region.close();
+    }
+  }
 }

@@ -61,7 +61,7 @@ class SharedArenaWindowTest {
       file = dir.resolve("arena");
     }
     return SharedArena.attach(file, ARENA_BYTES, CHUNK, 8, 100, 5_000, SharedArena.DEFAULT_INIT_WAIT_MILLIS,
-        WINDOW);
+        WINDOW, false);
   }
 
   private static void assertWithinOneWindow(SharedArena arena, ArenaRegion r) {
