@@ -139,12 +139,20 @@ final class VrdmaFetcher<K, V> extends Fetcher<K, V> {
     Deque<TaskAttemptID> remaining = new ArrayDeque<>(maps);
     boolean fallBack = false;
     try {
+      long began = System.nanoTime();
       Map<TaskAttemptID, IndexRecord> index = fetchIndex(host, maps);
+      long indexed = System.nanoTime();
+      int copied = 0;
       while (!remaining.isEmpty() && !isInterrupted()) {
-        if (copyBatch(host, remaining, index) == 0) {
+        int batch = copyBatch(host, remaining, index);
+        if (batch == 0) {
           break; // the merge manager wants us to wait; the loop waits for it and comes back
         }
+        copied += batch;
       }
+      // one line per host visit, as Hadoop's fetcher logs its copies: where a slow shuffle spent its time
+      LOG.info("fetcher#{}: copied {} of {} map outputs from {} over the tiers in {} ms (index records {} ms)", id, copied,
+          maps.size(), host.getHostName(), (System.nanoTime() - began) / 1_000_000, (indexed - began) / 1_000_000);
     } catch (OurPathFailed e) {
       LOG.warn("vRDMA shuffle from {} failed ({}); fetching its map outputs with the HTTP shuffle", host.getHostName(),
           e.getMessage(), e.getCause());
