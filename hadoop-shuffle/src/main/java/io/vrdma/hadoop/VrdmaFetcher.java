@@ -403,7 +403,7 @@ final class VrdmaFetcher<K, V> extends Fetcher<K, V> {
    * block released at once) or the failure's cause.
    */
   private Map<String, Object> fetchCopies(MapHost host, List<String> ids) throws OurPathFailed, IOException {
-    Map<String, Object> got = new ConcurrentHashMap<>();
+    Map<String, Object> got = new HashMap<>(); // filled by this thread only: the listener queues into arrivals
     Arrivals arrivals = new Arrivals();
     try {
       startFetch(host, ids, arrivals);
