@@ -57,6 +57,8 @@ public final class ShuffleJobBenchmark {
       "  --value-bytes N   bytes per value (default 1024)",
       "  --partitions N    map and reduce partitions (default 16)",
       "  --rounds N        timed rounds per config, interleaved (default 3)",
+      "  --warmup N        untimed rounds of every config before the timed ones (default 0; local cluster only:",
+      "                    the first rounds of a run are slower for every config, so medians depend on order)",
       "  --configs LIST    of " + String.join(",", CONFIGS) + " (default all)",
       "  --executor-mb N   memory per executor of local-cluster[2,1,N] (default 3072)",
       "  --out DIR         where " + REPORT_MD + " and " + REPORT_CSV + " go (default benchmark-results)",
@@ -85,10 +87,10 @@ public final class ShuffleJobBenchmark {
   }
 
   record Options(long records, int valueBytes, int partitions, int rounds, List<String> configs, int executorMb,
-      Path out, String compress, Hosts hosts) {
+      Path out, String compress, Hosts hosts, int warmup) {
     Options(long records, int valueBytes, int partitions, int rounds, List<String> configs, int executorMb,
         Path out) {
-      this(records, valueBytes, partitions, rounds, configs, executorMb, out, null, null);
+      this(records, valueBytes, partitions, rounds, configs, executorMb, out, null, null, 0);
     }
   }
 
@@ -118,6 +120,7 @@ public final class ShuffleJobBenchmark {
     int valueBytes = 1024;
     int partitions = 16;
     int rounds = 3;
+    int warmup = 0;
     int executorMb = 3072;
     List<String> configs = CONFIGS;
     Path out = Path.of("benchmark-results");
@@ -138,6 +141,7 @@ public final class ShuffleJobBenchmark {
         case "--value-bytes" -> valueBytes = f.positiveInt();
         case "--partitions" -> partitions = f.positiveInt();
         case "--rounds" -> rounds = f.positiveInt();
+        case "--warmup" -> warmup = f.intAtLeast(0);
         case "--executor-mb" -> executorMb = f.positiveInt();
         case "--out" -> out = f.path();
         case "--configs" -> configs = f.names(CONFIGS);
@@ -169,8 +173,12 @@ public final class ShuffleJobBenchmark {
     } else if (master != null || boundMaster != null || driverHost != null || arenaDir != null) {
       throw new BadFlag("--master, --bound-master, --driver-host and --arena-dir go with --cluster hosts");
     }
+    if (hosts != null && warmup > 0) {
+      throw new BadFlag("--warmup is for the local cluster: with --cluster hosts each variant's application warms up"
+          + " itself before its timed jobs");
+    }
     return f.helpRequested() ? null : new Options(records, valueBytes, partitions, rounds, configs, executorMb, out,
-        compress, hosts);
+        compress, hosts, warmup);
   }
 
   /** Runs the benchmark; returns the exit code (also for {@code TpcdsBenchmark --job synthetic}). */
@@ -290,7 +298,7 @@ public final class ShuffleJobBenchmark {
         }
       }
       Options lo = new Options(o.records(), o.valueBytes(), o.partitions(), o.rounds(), o.configs(), o.executorMb(),
-          o.out(), o.compress(), o.hosts().withLink(e.getKey()));
+          o.out(), o.compress(), o.hosts().withLink(e.getKey()), 0);
       md.append(report(lo, e.getValue(), checksum)).append('\n');
       String rows = csv(lo, e.getValue());
       csv.append(csv.length() == 0 ? rows : rows.substring(rows.indexOf('\n') + 1));
@@ -327,15 +335,16 @@ public final class ShuffleJobBenchmark {
 
   private static void runRounds(Options o, Path arena, Map<String, List<Round>> results, PrintStream stderr)
       throws Exception {
+    for (int w = 0; w < o.warmup(); w++) {
+      for (String c : o.configs()) {
+        log(stderr, "warm-up " + (w + 1) + " (untimed)", c, runOne(o, c, arena));
+      }
+    }
     for (int r = 0; r < o.rounds(); r++) {
       for (String c : o.configs()) {
         Round round = runOne(o, c, arena);
         results.get(c).add(round);
-        stderr.printf(Locale.ROOT, "round %d %s: %.2f s, executor process CPU %.2f s (tasks %.2f s), shuffle"
-            + " written %d B, read %d B (remote %d B; tier shm %d B, tcp %d B), checksum %016x%n", r + 1, c,
-            round.wallSeconds(), round.processCpuNanos() / 1e9, round.taskCpuNanos() / 1e9,
-            round.shuffleWritten(), round.shuffleRead(), round.remoteRead(), round.shmBytes(), round.tcpBytes(),
-            round.checksum());
+        log(stderr, "round " + (r + 1), c, round);
       }
     }
   }
@@ -608,9 +617,10 @@ public final class ShuffleJobBenchmark {
         : String.format(Locale.ROOT, "standalone, 2 executors of 1 core and %d MB on separate hosts (network"
             + " namespaces), link %s", o.executorMb(), o.hosts().link().isEmpty() ? "?" : o.hosts().link());
     md.append(String.format(Locale.ROOT, "Spark %s (Scala %s): %d records x %d B values, %d partitions,"
-        + " spark.shuffle.compress=%s, %s, %d round(s); median per config%n%n", package$.MODULE$.SPARK_VERSION(),
+        + " spark.shuffle.compress=%s, %s, %d round(s)%s; median per config%n%n", package$.MODULE$.SPARK_VERSION(),
         SparkVariants.scalaBinaryVersion(), o.records(), o.valueBytes(), o.partitions(),
-        o.compress() == null ? "true" : o.compress(), cluster, o.rounds()));
+        o.compress() == null ? "true" : o.compress(), cluster, o.rounds(),
+        o.warmup() > 0 ? " after " + o.warmup() + " untimed warm-up round(s) of each" : ""));
     md.append("| config | shuffled GB | wall s | ratio vs stock | CPU s/GB | ratio | task CPU s/GB | target | met? |\n");
     md.append("|---|---:|---:|---:|---:|---:|---:|---|---|\n");
     for (String c : results.keySet()) {
