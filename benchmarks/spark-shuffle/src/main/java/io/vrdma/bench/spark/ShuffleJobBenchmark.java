@@ -59,6 +59,9 @@ public final class ShuffleJobBenchmark {
       "  --rounds N        timed rounds per config, interleaved (default 3)",
       "  --warmup N        untimed rounds of every config before the timed ones (default 0; local cluster only:",
       "                    the first rounds of a run are slower for every config, so medians depend on order)",
+      "  --one-app         local cluster: each config's application lives for its warm-up and timed rounds, the",
+      "                    configs one after another (default: a fresh application per round, interleaved): no timed",
+      "                    round then includes a fresh executor JVM's JIT warm-up",
       "  --configs LIST    of " + String.join(",", CONFIGS) + " (default all)",
       "  --executor-mb N   memory per executor of local-cluster[2,1,N] (default 3072)",
       "  --out DIR         where " + REPORT_MD + " and " + REPORT_CSV + " go (default benchmark-results)",
@@ -87,10 +90,10 @@ public final class ShuffleJobBenchmark {
   }
 
   record Options(long records, int valueBytes, int partitions, int rounds, List<String> configs, int executorMb,
-      Path out, String compress, Hosts hosts, int warmup) {
+      Path out, String compress, Hosts hosts, int warmup, boolean oneApp) {
     Options(long records, int valueBytes, int partitions, int rounds, List<String> configs, int executorMb,
         Path out) {
-      this(records, valueBytes, partitions, rounds, configs, executorMb, out, null, null, 0);
+      this(records, valueBytes, partitions, rounds, configs, executorMb, out, null, null, 0, false);
     }
   }
 
@@ -121,6 +124,7 @@ public final class ShuffleJobBenchmark {
     int partitions = 16;
     int rounds = 3;
     int warmup = 0;
+    boolean oneApp = false;
     int executorMb = 3072;
     List<String> configs = CONFIGS;
     Path out = Path.of("benchmark-results");
@@ -142,6 +146,7 @@ public final class ShuffleJobBenchmark {
         case "--partitions" -> partitions = f.positiveInt();
         case "--rounds" -> rounds = f.positiveInt();
         case "--warmup" -> warmup = f.intAtLeast(0);
+        case "--one-app" -> oneApp = true;
         case "--executor-mb" -> executorMb = f.positiveInt();
         case "--out" -> out = f.path();
         case "--configs" -> configs = f.names(CONFIGS);
@@ -173,12 +178,12 @@ public final class ShuffleJobBenchmark {
     } else if (master != null || boundMaster != null || driverHost != null || arenaDir != null) {
       throw new BadFlag("--master, --bound-master, --driver-host and --arena-dir go with --cluster hosts");
     }
-    if (hosts != null && warmup > 0) {
-      throw new BadFlag("--warmup is for the local cluster: with --cluster hosts each variant's application warms up"
-          + " itself before its timed jobs");
+    if (hosts != null && (warmup > 0 || oneApp)) {
+      throw new BadFlag("--warmup and --one-app are for the local cluster: with --cluster hosts each variant's"
+          + " application lives for all its rounds and warms up itself before its timed jobs");
     }
     return f.helpRequested() ? null : new Options(records, valueBytes, partitions, rounds, configs, executorMb, out,
-        compress, hosts, warmup);
+        compress, hosts, warmup, oneApp);
   }
 
   /** Runs the benchmark; returns the exit code (also for {@code TpcdsBenchmark --job synthetic}). */
@@ -298,7 +303,7 @@ public final class ShuffleJobBenchmark {
         }
       }
       Options lo = new Options(o.records(), o.valueBytes(), o.partitions(), o.rounds(), o.configs(), o.executorMb(),
-          o.out(), o.compress(), o.hosts().withLink(e.getKey()), 0);
+          o.out(), o.compress(), o.hosts().withLink(e.getKey()), 0, false);
       md.append(report(lo, e.getValue(), checksum)).append('\n');
       String rows = csv(lo, e.getValue());
       csv.append(csv.length() == 0 ? rows : rows.substring(rows.indexOf('\n') + 1));
@@ -335,6 +340,10 @@ public final class ShuffleJobBenchmark {
 
   private static void runRounds(Options o, Path arena, Map<String, List<Round>> results, PrintStream stderr)
       throws Exception {
+    if (o.oneApp()) {
+      runRoundsInOneApp(o, arena, results, stderr);
+      return;
+    }
     for (int w = 0; w < o.warmup(); w++) {
       for (String c : o.configs()) {
         log(stderr, "warm-up " + (w + 1) + " (untimed)", c, runOne(o, c, arena));
@@ -345,6 +354,27 @@ public final class ShuffleJobBenchmark {
         Round round = runOne(o, c, arena);
         results.get(c).add(round);
         log(stderr, "round " + (r + 1), c, round);
+      }
+    }
+  }
+
+  /** {@code --one-app}: per config, one application for its warm-up jobs and then its timed rounds. */
+  private static void runRoundsInOneApp(Options o, Path arena, Map<String, List<Round>> results, PrintStream stderr)
+      throws Exception {
+    for (String c : o.configs()) {
+      SparkVariants.MetricsListener listener = new SparkVariants.MetricsListener();
+      JavaSparkContext sc = startWarm(conf(o, c, arena), listener, o.records(), o.valueBytes(), o.partitions(), 120);
+      try {
+        for (int w = 0; w < o.warmup(); w++) {
+          log(stderr, "warm-up " + (w + 1) + " (untimed)", c, timedJob(sc, listener, o, c));
+        }
+        for (int r = 0; r < o.rounds(); r++) {
+          Round round = timedJob(sc, listener, o, c);
+          results.get(c).add(round);
+          log(stderr, "round " + (r + 1), c, round);
+        }
+      } finally {
+        sc.stop();
       }
     }
   }
@@ -620,7 +650,8 @@ public final class ShuffleJobBenchmark {
         + " spark.shuffle.compress=%s, %s, %d round(s)%s; median per config%n%n", package$.MODULE$.SPARK_VERSION(),
         SparkVariants.scalaBinaryVersion(), o.records(), o.valueBytes(), o.partitions(),
         o.compress() == null ? "true" : o.compress(), cluster, o.rounds(),
-        o.warmup() > 0 ? " after " + o.warmup() + " untimed warm-up round(s) of each" : ""));
+        (o.warmup() > 0 ? " after " + o.warmup() + " untimed warm-up round(s) of each" : "")
+            + (o.oneApp() ? ", one application per config for all its rounds" : "")));
     md.append("| config | shuffled GB | wall s | ratio vs stock | CPU s/GB | ratio | task CPU s/GB | target | met? |\n");
     md.append("|---|---:|---:|---:|---:|---:|---:|---|---|\n");
     for (String c : results.keySet()) {
