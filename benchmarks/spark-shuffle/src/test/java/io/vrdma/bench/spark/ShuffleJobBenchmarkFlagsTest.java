@@ -53,4 +53,20 @@ class ShuffleJobBenchmarkFlagsTest {
         "spark://a:7077", "--driver-host", "a", "--links", "1gbit"}));
     assertThrows(BadFlag.class, () -> ShuffleJobBenchmark.parse(new String[] {"--compress", "maybe"}));
   }
+
+  @Test
+  void warmUpAndOneApplicationAreLocalClusterFlags() {
+    ShuffleJobBenchmark.Options local = ShuffleJobBenchmark.parse(new String[] {"--warmup", "2", "--one-app"});
+    assertEquals(2, local.warmup());
+    assertTrue(local.oneApp());
+    ShuffleJobBenchmark.Options plain = ShuffleJobBenchmark.parse(new String[] {});
+    assertEquals(0, plain.warmup());
+    assertTrue(!plain.oneApp());
+    String[] hostsWithWarmUp = java.util.Arrays.copyOf(HOSTS, HOSTS.length + 2);
+    hostsWithWarmUp[HOSTS.length] = "--warmup";
+    hostsWithWarmUp[HOSTS.length + 1] = "1";
+    BadFlag e = assertThrows(BadFlag.class, () -> ShuffleJobBenchmark.parse(hostsWithWarmUp));
+    assertTrue(e.getMessage().contains("local cluster"), e.getMessage());
+    assertThrows(BadFlag.class, () -> ShuffleJobBenchmark.parse(new String[] {"--warmup", "-1"}));
+  }
 }
