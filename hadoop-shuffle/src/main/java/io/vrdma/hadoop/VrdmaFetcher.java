@@ -151,8 +151,9 @@ final class VrdmaFetcher<K, V> extends Fetcher<K, V> {
         copied += batch;
       }
       // one line per host visit, as Hadoop's fetcher logs its copies: where a slow shuffle spent its time
-      LOG.info("fetcher#{}: copied {} of {} map outputs from {} over the tiers in {} ms (index records {} ms)", id, copied,
-          maps.size(), host.getHostName(), (System.nanoTime() - began) / 1_000_000, (indexed - began) / 1_000_000);
+      LOG.info("fetcher#{}: copied {} of {} map outputs from {} over the tiers in {} ms (index records {} ms)", id,
+          copied, maps.size(), host.getHostName(), (System.nanoTime() - began) / 1_000_000,
+          (indexed - began) / 1_000_000);
     } catch (OurPathFailed e) {
       LOG.warn("vRDMA shuffle from {} failed ({}); fetching its map outputs with the HTTP shuffle", host.getHostName(),
           e.getMessage(), e.getCause());

@@ -49,8 +49,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>A serving node runs a control server on the host network; the tiers decide only how the bytes of a
  * read move. A process that only reads (a reduce task) starts a client-only node with {@link #startClient}: no
- * socket listens, and it holds no slot in the shm arena. A tier that cannot work on this node is logged with its reason and left out of the node's
- * advertisement, so peers never choose it: nothing fails because a faster tier is missing.
+ * socket listens, and it holds no slot in the shm arena. A tier that cannot work on this node is logged with its
+ * reason and left out of the node's advertisement, so peers never choose it: nothing fails because a faster tier
+ * is missing.
  */
 public final class TransportNode implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(TransportNode.class);

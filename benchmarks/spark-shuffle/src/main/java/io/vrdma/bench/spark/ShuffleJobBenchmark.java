@@ -647,8 +647,8 @@ public final class ShuffleJobBenchmark {
         : String.format(Locale.ROOT, "standalone, 2 executors of 1 core and %d MB on separate hosts (network"
             + " namespaces), link %s", o.executorMb(), o.hosts().link().isEmpty() ? "?" : o.hosts().link());
     md.append(String.format(Locale.ROOT, "Spark %s (Scala %s): %d records x %d B values, %d partitions,"
-        + " spark.shuffle.compress=%s, %s, %d round(s)%s; median per config%n%n", package$.MODULE$.SPARK_VERSION(),
-        SparkVariants.scalaBinaryVersion(), o.records(), o.valueBytes(), o.partitions(),
+        + " spark.shuffle.compress=%s, %s, %d round(s)%s; median per config%n%n",
+        package$.MODULE$.SPARK_VERSION(), SparkVariants.scalaBinaryVersion(), o.records(), o.valueBytes(), o.partitions(),
         o.compress() == null ? "true" : o.compress(), cluster, o.rounds(),
         (o.warmup() > 0 ? " after " + o.warmup() + " untimed warm-up round(s) of each" : "")
             + (o.oneApp() ? ", one application per config for all its rounds" : "")));
