@@ -648,8 +648,8 @@ public final class ShuffleJobBenchmark {
             + " namespaces), link %s", o.executorMb(), o.hosts().link().isEmpty() ? "?" : o.hosts().link());
     md.append(String.format(Locale.ROOT, "Spark %s (Scala %s): %d records x %d B values, %d partitions,"
         + " spark.shuffle.compress=%s, %s, %d round(s)%s; median per config%n%n",
-        package$.MODULE$.SPARK_VERSION(), SparkVariants.scalaBinaryVersion(), o.records(), o.valueBytes(), o.partitions(),
-        o.compress() == null ? "true" : o.compress(), cluster, o.rounds(),
+        package$.MODULE$.SPARK_VERSION(), SparkVariants.scalaBinaryVersion(), o.records(), o.valueBytes(),
+        o.partitions(), o.compress() == null ? "true" : o.compress(), cluster, o.rounds(),
         (o.warmup() > 0 ? " after " + o.warmup() + " untimed warm-up round(s) of each" : "")
             + (o.oneApp() ? ", one application per config for all its rounds" : "")));
     md.append("| config | shuffled GB | wall s | ratio vs stock | CPU s/GB | ratio | task CPU s/GB | target | met? |\n");
