@@ -3,10 +3,13 @@ package io.vrdma.block.server;
 import io.vrdma.transport.Registration;
 import io.vrdma.transport.RegionSource;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
 import java.util.zip.CRC32C;
 
 /**
@@ -26,6 +29,8 @@ final class ServedBlock {
   final long inPlaceOffset;
   /** CRC32C of the bytes, computed on first demand; races compute the same value. */
   private volatile Integer crc;
+  /** The checksum being computed after a locate that promised it (checksum follows); null until one did. */
+  private CompletableFuture<Integer> following;
 
   ServedBlock(String id, String namespace, Path file, long fileOffset, long length, Registration inPlace,
       long inPlaceOffset) {
@@ -46,22 +51,19 @@ final class ServedBlock {
     return crc;
   }
 
-  /** The checksum being computed after a locate that promised it (checksum follows); null until one did. */
-  private java.util.concurrent.CompletableFuture<Integer> following;
-
   /**
    * Begins computing the checksum from the file on {@code threads} (a locate answered that it follows): once, or
    * again after a failed try. A CHECKSUMS request waits for it.
    */
-  synchronized java.util.concurrent.CompletableFuture<Integer> checksumLater(java.util.concurrent.Executor threads) {
+  synchronized CompletableFuture<Integer> checksumLater(Executor threads) {
     if (following == null || following.isCompletedExceptionally()) { // a failed read of the file is tried again
       Integer known = crc;
-      following = known != null ? java.util.concurrent.CompletableFuture.completedFuture(known)
-          : java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+      following = known != null ? CompletableFuture.completedFuture(known)
+          : CompletableFuture.supplyAsync(() -> {
             try {
               return checksum((ByteBuffer) null);
             } catch (IOException e) {
-              throw new java.io.UncheckedIOException(e);
+              throw new UncheckedIOException(e);
             }
           }, threads);
     }
