@@ -135,7 +135,7 @@ class TransportNodeTierTest {
   void clientOnlyNodeReadsOverShmAndTcpWithoutListeningOrTakingAnArenaSlot() throws Exception {
     Path file = Patterns.writeFile(dir.resolve("served"), 5, 0, 300_000);
     try (TransportNode server = start(settings("shm,tcp", "64m"))) {
-      int slotsBefore = ((io.vrdma.transport.shm.ShmTier) server.provider(Tier.SHM)).arena().slotsInUseForTests();
+      int slotsBefore = ((io.vrdma.transport.shm.ShmTier) server.provider(Tier.SHM)).arena().slotsInUse();
       try (TransportNode reader = TransportNode.startClient(TransportConf.fromMap(settings("shm,tcp", "64m")));
           Registration r = server.register(RegionSource.fileSegment(file, 0, 300_000));
           Connection c = reader.connect(server.advertisement());
@@ -143,7 +143,7 @@ class TransportNodeTierTest {
         assertFalse(reader.serving());
         assertEquals(0, reader.advertisement().port(), "a client-only node advertises no control server");
         assertEquals(slotsBefore,
-            ((io.vrdma.transport.shm.ShmTier) server.provider(Tier.SHM)).arena().slotsInUseForTests(),
+            ((io.vrdma.transport.shm.ShmTier) server.provider(Tier.SHM)).arena().slotsInUse(),
             "a reader takes no process slot in the arena");
         assertEquals(Tier.SHM, c.tier());
         c.read(r.descriptor(Tier.SHM).orElseThrow(), 0, 300_000, buf, 0).get(10, TimeUnit.SECONDS);

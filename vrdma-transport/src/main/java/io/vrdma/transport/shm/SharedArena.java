@@ -274,13 +274,8 @@ public final class SharedArena implements AutoCloseable {
   }
 
   /** Process slots holding a token right now (live or not yet reclaimed). */
-  int slotsInUse() {
+  public int slotsInUse() {
     return processes.slotsInUse();
-  }
-
-  /** {@link #slotsInUse()}, for tests of other packages. */
-  public int slotsInUseForTests() {
-    return slotsInUse();
   }
 
   /** The process slot of this attachment. */
