@@ -11,11 +11,13 @@
 #      the same guest on the same device, with the ratios. A baseline that fails (no number, or 0) is run
 #      once more, then reported as "baseline failed: <why>" instead of a ratio.
 #
-#   [VRDMA_LIBDISNI=/path/to/libdisni.so] benchmarks/vm/verbs-bench.sh [--sizes 4k,64k,1m,4m] [--seconds 5]
-#                                                                      [--skip-verbs-suite]
+#   [VRDMA_LIBDISNI=/path/to/libdisni.so] [VRDMA_LIBRDMACM_DIR=/path/to/dir] benchmarks/vm/verbs-bench.sh
+#       [--sizes 4k,64k,1m,4m] [--seconds 5] [--skip-verbs-suite]
 #
 # libdisni.so must be built from DiSNI's 2.1 release (the project does not ship it). Without
 # VRDMA_LIBDISNI the verbs parts (1, 2 and our verbs reads) print NOT RUN with the reason and the rest runs.
+# VRDMA_LIBRDMACM_DIR names a librdmacm with rpoll's time-out fix (rdma-core 44.12; the guest's Debian 12 has
+# 44.0), built outside the project: a directory with librdmacm.so.1 and rsocket/librspreload.so (README.md).
 # VRDMA_VM_ACCEL=kvm tries KVM instead of TCG (see README.md). Results go to benchmark-results/verbs-bench-*.txt.
 # Needs root on the host (vm.sh builds the guest image with debootstrap on first use).
 set -euo pipefail
@@ -30,7 +32,10 @@ die() { echo "verbs-bench: error: $*" >&2; exit 2; }
 
 # ---------------------------------------------------------------------------------------------
 # Inside the guest: everything under test runs here; $1 is the host-built work directory.
-RSPRELOAD=/usr/lib/x86_64-linux-gnu/rsocket/librspreload.so
+# VRDMA_LIBRDMACM_DIR: a librdmacm built outside the project (a directory with librdmacm.so.1 and
+# rsocket/librspreload.so), used by everything in the guest instead of the image's; see README.md
+RSPRELOAD=${VRDMA_LIBRDMACM_DIR:+$VRDMA_LIBRDMACM_DIR/rsocket/librspreload.so}
+RSPRELOAD=${RSPRELOAD:-/usr/lib/x86_64-linux-gnu/rsocket/librspreload.so}
 # What a JVM needs under the preload: the poll selector (the preload does not intercept epoll) and IPv4
 # sockets (the preload configuration below intercepts AF_INET stream sockets of programs called java).
 RS_JOPTS="-Djava.nio.channels.spi.SelectorProvider=sun.nio.ch.PollSelectorProvider -Djava.net.preferIPv4Stack=true"
@@ -44,7 +49,10 @@ guest() {
   [ "$verbs" = 1 ] && jopts+=("-Djava.library.path=$(dirname "$VRDMA_LIBDISNI")")
   local bench=/tmp/verbs-bench; mkdir -p "$bench"
   declare -gA R=()   # R[size,key] = a number, or "failed: why" for a baseline
-  echo "== guest: $(uname -r), $(nproc) vCPUs, device:"
+  if [ -n "${VRDMA_LIBRDMACM_DIR:-}" ]; then
+    export LD_LIBRARY_PATH=$VRDMA_LIBRDMACM_DIR
+  fi
+  echo "== guest: $(uname -r), $(nproc) vCPUs, librdmacm $(readlink -f "${VRDMA_LIBRDMACM_DIR:-/usr/lib/x86_64-linux-gnu}/librdmacm.so.1"), device:"
   ibv_devinfo -d "$dev" | grep -E 'hca_id|transport|state|active_mtu|link_layer' || die "no $dev in the guest"
   ibv_devinfo -v -d "$dev" | grep -E 'max_qp_rd_atom|max_qp_init_rd_atom'
   local cp_tests; cp_tests="$(cat "$work/test-classpath"):$work/junit-platform-console-standalone.jar"
@@ -124,11 +132,14 @@ guest() {
 
   echo "== 3c. the engines' own socket paths under the preload (reported, not part of the verdict)"
   local mode
-  for mode in http transferTo; do
+  # timedSelect: what every NIO event loop does (selects with a time-out, wake-ups from other threads); the
+  # librdmacm of Debian 12 (44.0) fails it, see README.md
+  for mode in timedSelect http transferTo; do
     before=$(counters)
     # shellcheck disable=SC2086
     LD_PRELOAD=$RSPRELOAD timeout 120 java $RS_JOPTS -Xmx512m -cp "$WORK_DIR/vrdma-benchmarks.jar" \
-      io.vrdma.bench.PreloadSocketCheck "$mode" "$ip" 32 2>&1 | tail -3 || true
+      io.vrdma.bench.PreloadSocketCheck "$mode" "$ip" "$([ $mode = timedSelect ] && echo 4 || echo 32)" 2>&1 \
+      | tail -3 || true
     after=$(counters)
     wire_proof "PreloadSocketCheck $mode" "$before" "$after" rdma || true
   done
@@ -359,7 +370,7 @@ while [ $# -gt 0 ]; do
     --sizes) SIZES=$2; shift 2 ;;
     --seconds) SECONDS_PER_SIZE=$2; shift 2 ;;
     --skip-verbs-suite) export VRDMA_BENCH_VERBS_SUITE=0; shift ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
     *) die "unknown option '$1' (see --help)" ;;
   esac
 done
@@ -376,6 +387,17 @@ else
   VRDMA_LIBDISNI=$(cd "$(dirname "$VRDMA_LIBDISNI")" && pwd)/libdisni.so
   export VRDMA_LIBDISNI
   SHARES+=(--share "$(dirname "$VRDMA_LIBDISNI"):ro")
+fi
+ENVS=(--env "VRDMA_BENCH_VERBS_SUITE=${VRDMA_BENCH_VERBS_SUITE:-1}")
+if [ -n "${VRDMA_LIBRDMACM_DIR:-}" ]; then
+  [ -e "$VRDMA_LIBRDMACM_DIR/librdmacm.so.1" ] && [ -f "$VRDMA_LIBRDMACM_DIR/rsocket/librspreload.so" ] \
+    || die "VRDMA_LIBRDMACM_DIR=$VRDMA_LIBRDMACM_DIR has no librdmacm.so.1 and rsocket/librspreload.so"
+  VRDMA_LIBRDMACM_DIR=$(cd "$VRDMA_LIBRDMACM_DIR" && pwd)
+  SHARES+=(--share "$VRDMA_LIBRDMACM_DIR:ro")
+  ENVS+=(--env "VRDMA_LIBRDMACM_DIR=$VRDMA_LIBRDMACM_DIR")
+else
+  echo "verbs-bench: the rsocket parts use the guest's librdmacm (Debian 12: 44.0, whose rpoll loses wake-ups: the"
+  echo "verbs-bench: rsocket tier refuses it); VRDMA_LIBRDMACM_DIR names a fixed build (README.md)"
 fi
 [ -x "$VM_SH" ] || die "no VM bench at $VM_SH (set VRDMA_VM_SH)"
 
@@ -399,7 +421,7 @@ OUT="$REPO/benchmark-results/verbs-bench-$(date -u +%Y%m%dT%H%M%SZ).txt"
 echo "verbs-bench: booting the Soft-RoCE guest; output also in $OUT" >&2
 set +e
 "$VM_SH" run --mem 3072 --smp 2 --timeout 3000 "${SHARES[@]}" \
-  --env "VRDMA_BENCH_VERBS_SUITE=${VRDMA_BENCH_VERBS_SUITE:-1}" -- bash "$HERE/verbs-bench.sh" --in-guest "$WORK" "$SIZES" "$SECONDS_PER_SIZE" 2>&1 | tee "$OUT"
+  "${ENVS[@]}" -- bash "$HERE/verbs-bench.sh" --in-guest "$WORK" "$SIZES" "$SECONDS_PER_SIZE" 2>&1 | tee "$OUT"
 status=${PIPESTATUS[0]}
 set -e
 echo "verbs-bench: exit status $status" | tee -a "$OUT"

@@ -14,10 +14,18 @@ import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * What the engines' own socket paths do under librdmacm's preload (benchmarks/vm/verbs-bench.sh runs it in the
@@ -28,6 +36,11 @@ import java.util.concurrent.TimeUnit;
  *                                            fetcher uses in the reduce task), every byte checked
  *   PreloadSocketCheck transferTo HOST MIB   FileChannel.transferTo into a socket (sendfile: how Netty's
  *                                            DefaultFileRegion serves Spark's and Hadoop's shuffle files)
+ *   PreloadSocketCheck timedSelect HOST N    N selects of 200 ms on an idle connected socket, then a select woken
+ *                                            from another thread: what every NIO event loop (Netty's, ours)
+ *                                            does; librdmacm's rpoll before the fix of rdma-core 44.12 / 63.0
+ *                                            loses its poll count on each time-out, after which a select spins,
+ *                                            never times out and misses the selector's wake-up pipe
  * </pre>
  *
  * Prints one line, "PASS: ..." or "FAIL: ...", and exits 0 or 1.
@@ -36,14 +49,18 @@ public final class PreloadSocketCheck {
   private PreloadSocketCheck() {}
 
   public static void main(String[] args) throws Exception {
-    if (args.length != 3 || !(args[0].equals("http") || args[0].equals("transferTo"))) {
-      System.err.println("usage: PreloadSocketCheck http|transferTo HOST MIB");
+    if (args.length != 3 || !List.of("http", "transferTo", "timedSelect").contains(args[0])) {
+      System.err.println("usage: PreloadSocketCheck http|transferTo HOST MIB | PreloadSocketCheck timedSelect HOST N");
       System.exit(2);
     }
-    int bytes = Integer.parseInt(args[2]) << 20;
+    int number = Integer.parseInt(args[2]);
     String result;
     try {
-      result = args[0].equals("http") ? http(args[1], bytes) : transferTo(args[1], bytes);
+      result = switch (args[0]) {
+        case "http" -> http(args[1], number << 20);
+        case "transferTo" -> transferTo(args[1], number << 20);
+        default -> timedSelect(args[1], number);
+      };
     } catch (Exception e) {
       result = "FAIL: " + args[0] + ": " + e;
     }
@@ -144,6 +161,68 @@ public final class PreloadSocketCheck {
     } finally {
       pool.shutdownNow();
       Files.deleteIfExists(file);
+    }
+  }
+
+  /** How long a select of {@link #SELECT_MS} may take before the check calls it lost: generous under emulation. */
+  private static final long SELECT_GIVE_UP_MS = 15_000;
+  private static final long SELECT_MS = 200;
+
+  /**
+   * Times {@code rounds} selects of 200 ms on an idle connected socket and then a select without a time-out woken
+   * by {@link Selector#wakeup()} from this thread, each on a selector thread of its own with a deadline. A select
+   * that misses its deadline is reported with the CPU its thread burnt meanwhile (spinning, with the rpoll bug)
+   * and the check exits: that thread cannot be stopped.
+   */
+  private static String timedSelect(String host, int rounds) throws Exception {
+    ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+    try (ServerSocketChannel listen = ServerSocketChannel.open().bind(new InetSocketAddress(host, 0));
+        SocketChannel client = SocketChannel.open(listen.getLocalAddress());
+        SocketChannel served = listen.accept();
+        Selector selector = Selector.open()) {
+      // the served end stays open and silent: the client's socket is connected and idle
+      served.configureBlocking(true);
+      client.configureBlocking(false);
+      client.register(selector, SelectionKey.OP_READ);
+      List<Long> tookMs = new ArrayList<>();
+      long[] selectorThread = new long[1];
+      for (int round = 1; round <= rounds + 1; round++) {
+        boolean woken = round > rounds;
+        CompletableFuture<Long> took = CompletableFuture.supplyAsync(() -> {
+          selectorThread[0] = Thread.currentThread().getId();
+          long t0 = System.nanoTime();
+          try {
+            int ready = woken ? selector.select() : selector.select(SELECT_MS);
+            if (ready != 0) {
+              throw new IllegalStateException(ready + " keys ready on an idle socket");
+            }
+          } catch (IOException e) {
+            throw new IllegalStateException(e);
+          }
+          return (System.nanoTime() - t0) / 1_000_000;
+        }, runnable -> new Thread(runnable, "timed-select").start());
+        if (woken) {
+          Thread.sleep(SELECT_MS);
+          selector.wakeup();
+        }
+        try {
+          tookMs.add(took.get(SELECT_GIVE_UP_MS, TimeUnit.MILLISECONDS));
+        } catch (TimeoutException e) {
+          long cpuMs = threads.getThreadCpuTime(selectorThread[0]) / 1_000_000;
+          // closing the selector would wait for the stuck select forever (it holds the selector's lock): say it
+          // and stop the JVM here
+          String which = woken ? "a select woken by Selector.wakeup() after " + SELECT_MS + " ms"
+              : "select(" + SELECT_MS + " ms) number " + round;
+          System.out.println("FAIL: timedSelect: " + which + " on an idle socket had not returned after "
+              + SELECT_GIVE_UP_MS + " ms, its thread burnt " + cpuMs + " ms of CPU meanwhile (earlier selects took "
+              + tookMs + " ms): the preload's rpoll lost a time-out or a wake-up");
+          System.out.flush();
+          Runtime.getRuntime().halt(1);
+        }
+      }
+      return "PASS: timedSelect: " + rounds + " selects of " + SELECT_MS + " ms on an idle socket took " 
+          + tookMs.subList(0, rounds) + " ms; a select woken after " + SELECT_MS + " ms returned after "
+          + tookMs.get(rounds) + " ms";
     }
   }
 }

@@ -174,7 +174,8 @@ public final class TransportNode implements AutoCloseable {
 
   /** The tcp tier's code, advertised as rsocket, when this JVM's sockets are rsockets (see {@link RsocketProbe}). */
   private TierProvider openRsocket() throws TransportException {
-    TierAvailability found = RsocketProbe.probe(RsocketProbe.Environment.current());
+    TierAvailability found =
+        RsocketProbe.probe(RsocketProbe.Environment.current(conf.get(TransportConf.RSOCKET_RPOLL_FIXED)));
     if (!found.available()) {
       throw new TransportException(found.detail());
     }

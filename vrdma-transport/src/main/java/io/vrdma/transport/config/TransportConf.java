@@ -44,6 +44,10 @@ public final class TransportConf {
   public static final ConfigKey<Boolean> TCP_COPY_FILES = ConfigKey.bool(PREFIX + "tcp.copyFileRegions", false,
       "Serve file segments on the socket tiers by copying them through a buffer instead of sendfile. Forced on"
           + " in a JVM under librdmacm's preload (the rsocket tier), whose rsockets sendfile would bypass.");
+  public static final ConfigKey<Boolean> RSOCKET_RPOLL_FIXED = ConfigKey.bool(PREFIX + "rsocket.rpollFixed", false,
+      "Trust this host's librdmacm to have rpoll's time-out fix (rdma-core 44.12, 63.0 and the other releases in"
+          + " docs/deployment-vm.md) whatever version its file name gives: for a distribution that backported it."
+          + " Without the fix the rsocket tier stays off.");
   public static final ConfigKey<Long> TCP_IO_THREADS = ConfigKey.size(PREFIX + "tcp.ioThreads", "2",
       "Netty event-loop threads of the node (shared by its server and client connections).");
   public static final ConfigKey<Long> TCP_MAX_FRAME = ConfigKey.size(PREFIX + "tcp.maxFrameBytes", "16m",

@@ -7,7 +7,10 @@ import java.nio.channels.spi.SelectorProvider;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
@@ -17,7 +20,7 @@ import java.util.stream.Stream;
  * {@code epoll_*} or {@code sendfile64}, so Java NIO must use its poll selector (the JVM flag below), Netty
  * its NIO transport, and file regions must be copied through user buffers ({@link #preloadActive}).
  *
- * <p>The probe only reads the environment it is given ({@link Environment#current()} in a node), so every
+ * <p>The probe only reads the environment it is given ({@link Environment#current(boolean)} in a node), so every
  * reason can be tested on a host without RDMA.
  */
 public final class RsocketProbe {
@@ -36,16 +39,80 @@ public final class RsocketProbe {
    * @param infinibandClass the sysfs class directory of RDMA devices ({@code /sys/class/infiniband})
    * @param selectorProvider the class name of the JVM's selector provider
    * @param preferIpv4 the JVM's {@code java.net.preferIPv4Stack}
+   * @param processMaps the process's memory map ({@code /proc/self/maps}), where the librdmacm the preload
+   *     loaded is named with its version
+   * @param rpollFixed the user's word that this librdmacm has rpoll's time-out fix whatever its version says
+   *     ({@link io.vrdma.transport.config.TransportConf#RSOCKET_RPOLL_FIXED})
    */
   public record Environment(String ldPreload, List<Path> libraryDirs, Path infinibandClass, String selectorProvider,
-      boolean preferIpv4) {
+      boolean preferIpv4, Path processMaps, boolean rpollFixed) {
     /** This process's environment. */
-    public static Environment current() {
+    public static Environment current(boolean rpollFixed) {
       return new Environment(System.getenv("LD_PRELOAD"),
           List.of(Path.of("/usr/lib/x86_64-linux-gnu"), Path.of("/usr/lib/aarch64-linux-gnu"), Path.of("/usr/lib64"),
               Path.of("/usr/lib"), Path.of("/lib/x86_64-linux-gnu"), Path.of("/lib64")),
           Path.of("/sys/class/infiniband"), SelectorProvider.provider().getClass().getName(),
-          Boolean.getBoolean("java.net.preferIPv4Stack"));
+          Boolean.getBoolean("java.net.preferIPv4Stack"), Path.of("/proc/self/maps"), rpollFixed);
+    }
+  }
+
+  /**
+   * The first rdma-core release of each stable line (major version → point release) whose {@code rpoll} leaves
+   * its poll count on a time-out: upstream commit "librdmacm: Fix rpoll in case of timeout" (2024-11), in 63.0
+   * and backported to these. From 25.0 (2019, "rsockets: Wake-up all waiting threads on poll events") to those,
+   * every {@code rpoll} that times out keeps the process's poll count raised; from then on each {@code rpoll}
+   * spins, never times out and ignores the descriptors that are not rsockets, among them the wake-up pipe of
+   * every Java selector: an event loop sleeps until its own rsockets next see traffic, so requests queued to it
+   * wait (reads of 4 KiB took 20 ms instead of 6 in the Soft-RoCE guest, connections stalled for 30 s).
+   */
+  static final Map<Integer, Integer> RPOLL_FIX = Map.ofEntries(Map.entry(40, 13), Map.entry(41, 13),
+      Map.entry(42, 13), Map.entry(43, 12), Map.entry(44, 12), Map.entry(45, 11), Map.entry(46, 10),
+      Map.entry(47, 9), Map.entry(48, 8), Map.entry(49, 8), Map.entry(50, 7), Map.entry(51, 7), Map.entry(52, 6),
+      Map.entry(53, 6), Map.entry(54, 5), Map.entry(55, 4), Map.entry(56, 4), Map.entry(57, 3), Map.entry(58, 2),
+      Map.entry(59, 2), Map.entry(60, 2), Map.entry(61, 1), Map.entry(62, 1));
+  static final int RPOLL_FIXED_FROM_MAJOR = 63;
+  static final int RPOLL_LEAK_SINCE_MAJOR = 25;
+  /** rdma-core names the library file after its own version: librdmacm.so.1.3.44.0 is rdma-core 44.0. */
+  private static final Pattern LIBRDMACM_FILE = Pattern.compile("librdmacm\\.so\\.1\\.\\d+\\.(\\d+)\\.(\\d+)$");
+
+  /**
+   * Why the librdmacm in {@code file} (a path or file name) cannot carry a JVM's sockets, or empty when its
+   * version has rpoll's time-out fix ({@link #RPOLL_FIX}) or predates the bug.
+   */
+  static Optional<String> rpollLeak(String file) {
+    Matcher m = LIBRDMACM_FILE.matcher(file);
+    if (!m.find()) {
+      return Optional.of(file + " does not name its rdma-core version, so whether its rpoll has the time-out fix"
+          + " (rdma-core 44.12, 63.0 and the stable releases of docs/deployment-vm.md) cannot be told");
+    }
+    int major = Integer.parseInt(m.group(1));
+    int minor = Integer.parseInt(m.group(2));
+    Integer fixedIn = RPOLL_FIX.get(major);
+    boolean fixed = major < RPOLL_LEAK_SINCE_MAJOR || major >= RPOLL_FIXED_FROM_MAJOR
+        || (fixedIn != null && minor >= fixedIn);
+    if (fixed) {
+      return Optional.empty();
+    }
+    return Optional.of("librdmacm " + major + "." + minor + " (" + file + ") loses rpoll's wake-ups after a poll"
+        + " times out, which stalls every Java selector on rsockets; rdma-core " + (fixedIn != null ? major + "."
+        + fixedIn + " or " : "") + "63.0 and later have the fix (docs/deployment-vm.md says how to get it)");
+  }
+
+  /** The librdmacm this process loaded (named in its memory map), else the first installed one found. */
+  private static Optional<String> librdmacmFile(Environment env, Path installed) {
+    try (Stream<String> lines = Files.lines(env.processMaps())) {
+      Optional<String> mapped = lines.map(l -> l.substring(l.lastIndexOf(' ') + 1))
+          .filter(f -> f.contains("/librdmacm.so")).findFirst();
+      if (mapped.isPresent()) {
+        return mapped;
+      }
+    } catch (IOException | java.io.UncheckedIOException e) {
+      // no memory map (not Linux): the installed library's real name is the next best witness
+    }
+    try {
+      return Optional.of(installed.toRealPath().toString());
+    } catch (IOException e) {
+      return Optional.empty();
     }
   }
 
@@ -83,6 +150,14 @@ public final class RsocketProbe {
         .findFirst();
     if (rdmacm.isEmpty()) {
       return off("librdmacm.so.1 not found in " + env.libraryDirs() + " (install rdma-core's librdmacm1)");
+    }
+    if (!env.rpollFixed()) {
+      Optional<String> leak = librdmacmFile(env, rdmacm.get()).flatMap(RsocketProbe::rpollLeak);
+      if (leak.isPresent()) {
+        return off(leak.get() + "; every socket of this JVM still runs over the preload: start it without"
+            + " LD_PRELOAD, or set " + io.vrdma.transport.config.TransportConf.RSOCKET_RPOLL_FIXED.name()
+            + "=true if your distribution backported the fix");
+      }
     }
     List<String> devices = devices(env.infinibandClass());
     if (devices.isEmpty()) {
