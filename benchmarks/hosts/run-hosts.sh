@@ -23,7 +23,8 @@
 #   benchmarks/hosts/run-hosts.sh --smoke            the CI check: stock vs vrdma-shm, 50 MB, unshaped links
 # Flags: --link LIST (unshaped,25gbit,10gbit,1gbit; default all), --delay D (netem delay per veth, e.g. 0.1ms),
 #   --compress LIST (on,off; default on,off), --variants LIST (default stock,vrdma-shm,vrdma-tcp,stock-hostlocal),
-#   --records N (default 500000 x 1 KiB), --partitions N (8), --rounds N (2), --executor-mb N (2048),
+#   --records N (default 500000 x 1 KiB), --partitions N (8), --rounds N (2), --warmup N (untimed full-size jobs
+#   per variant before its rounds, default 1; synthetic job only), --executor-mb N (2048),
 #   --out DIR (benchmark-results/hosts), --help;
 #   --job tpcds: the TPC-DS main job instead (one run per link, reports in <out>/tpcds-<link>/), with --scale SF
 #   (default 0.1) and --queries LIST (the runner's default set); --rounds, --variants, --executor-mb apply.
@@ -80,6 +81,7 @@ variants="stock,vrdma-shm,vrdma-tcp,stock-hostlocal"
 records=500000
 partitions=8
 rounds=2
+warmup=1
 executor_mb=2048
 out="$root/benchmark-results/hosts"
 smoke=0
@@ -99,6 +101,8 @@ while [ $# -gt 0 ]; do
     --records) need "$@"; posint "$@"; records="$2"; shift 2 ;;
     --partitions) need "$@"; posint "$@"; partitions="$2"; shift 2 ;;
     --rounds) need "$@"; posint "$@"; rounds="$2"; shift 2 ;;
+    --warmup) need "$@"; [[ "$2" =~ ^[0-9]+$ ]] || bad_flag "--warmup must be a count (0 or more), not '$2'"
+      warmup="$2"; shift 2 ;;
     --executor-mb) need "$@"; posint "$@"; executor_mb="$2"; shift 2 ;;
     --out) need "$@"; out="$(mkdir -p "$2" && cd "$2" && pwd)"; shift 2 ;;
     --smoke) smoke=1; shift ;;
@@ -428,7 +432,7 @@ for c in "${compress_list[@]}"; do
     --bound-master "$bound_url" --driver-host 198.18.0.2 --executor-class-path "$exec_cp" \
     --arena-dir "$shm_base/hostA" --compress "$cmp" --links "$links" \
     --link-command "$here/run-hosts.sh --internal-set-link $p $bound ${delay:--}" \
-    --configs "$variants" --records "$records" --partitions "$partitions" --rounds "$rounds" \
+    --configs "$variants" --records "$records" --partitions "$partitions" --rounds "$rounds" --warmup "$warmup" \
     --executor-mb "$executor_mb" --out "$dir" || rc=$?
   [ "$rc" = 0 ] || { echo "hosts: FAIL: the job failed with compress $c (exit $rc)" >&2; exit 1; }
 done

@@ -57,8 +57,10 @@ public final class ShuffleJobBenchmark {
       "  --value-bytes N   bytes per value (default 1024)",
       "  --partitions N    map and reduce partitions (default 16)",
       "  --rounds N        timed rounds per config, interleaved (default 3)",
-      "  --warmup N        untimed rounds of every config before the timed ones (default 0; local cluster only:",
-      "                    the first rounds of a run are slower for every config, so medians depend on order)",
+      "  --warmup N        untimed rounds of every config before the timed ones (local cluster: default 0; the",
+      "                    first rounds of a run are slower for every config, so medians depend on order. hosts:",
+      "                    full-size jobs each variant's application runs untimed first, after a small one; default",
+      "                    1, and the timed rounds still speed up after it as the executors' JIT warms)",
       "  --one-app         local cluster: each config's application lives for its warm-up and timed rounds, the",
       "                    configs one after another (default: a fresh application per round, interleaved): no timed",
       "                    round then includes a fresh executor JVM's JIT warm-up",
@@ -123,7 +125,7 @@ public final class ShuffleJobBenchmark {
     int valueBytes = 1024;
     int partitions = 16;
     int rounds = 3;
-    int warmup = 0;
+    int warmup = -1; // unset: 0 on the local cluster, 1 on hosts
     boolean oneApp = false;
     int executorMb = 3072;
     List<String> configs = CONFIGS;
@@ -178,9 +180,12 @@ public final class ShuffleJobBenchmark {
     } else if (master != null || boundMaster != null || driverHost != null || arenaDir != null) {
       throw new BadFlag("--master, --bound-master, --driver-host and --arena-dir go with --cluster hosts");
     }
-    if (hosts != null && (warmup > 0 || oneApp)) {
-      throw new BadFlag("--warmup and --one-app are for the local cluster: with --cluster hosts each variant's"
-          + " application lives for all its rounds and warms up itself before its timed jobs");
+    if (hosts != null && oneApp) {
+      throw new BadFlag("--one-app is for the local cluster: with --cluster hosts each variant's application lives"
+          + " for all its rounds");
+    }
+    if (warmup < 0) {
+      warmup = hosts != null ? 1 : 0;
     }
     return f.helpRequested() ? null : new Options(records, valueBytes, partitions, rounds, configs, executorMb, out,
         compress, hosts, warmup, oneApp);
@@ -267,7 +272,9 @@ public final class ShuffleJobBenchmark {
           job(sc, Math.min(o.records(), 4L * o.partitions() * 256), o.valueBytes(), o.partitions());
           setLink(o.hosts().linkCommand(), links.get(0), stderr);
           current = links.get(0);
-          job(sc, o.records(), o.valueBytes(), o.partitions());
+          for (int w = 0; w < o.warmup(); w++) {
+            job(sc, o.records(), o.valueBytes(), o.partitions());
+          }
           for (int r = 0; r < o.rounds(); r++) {
             for (int k = 0; k < links.size(); k++) {
               String l = links.get((k + r) % links.size());

@@ -55,17 +55,21 @@ class ShuffleJobBenchmarkFlagsTest {
   }
 
   @Test
-  void warmUpAndOneApplicationAreLocalClusterFlags() {
+  void warmUpCountsForBothClustersAndOneApplicationOnlyForTheLocalOne() {
     ShuffleJobBenchmark.Options local = ShuffleJobBenchmark.parse(new String[] {"--warmup", "2", "--one-app"});
     assertEquals(2, local.warmup());
     assertTrue(local.oneApp());
     ShuffleJobBenchmark.Options plain = ShuffleJobBenchmark.parse(new String[] {});
-    assertEquals(0, plain.warmup());
+    assertEquals(0, plain.warmup(), "the local cluster warms up only when asked");
     assertTrue(!plain.oneApp());
+    assertEquals(1, ShuffleJobBenchmark.parse(HOSTS).warmup(), "a hosts application runs one full job untimed first");
     String[] hostsWithWarmUp = java.util.Arrays.copyOf(HOSTS, HOSTS.length + 2);
     hostsWithWarmUp[HOSTS.length] = "--warmup";
-    hostsWithWarmUp[HOSTS.length + 1] = "1";
-    BadFlag e = assertThrows(BadFlag.class, () -> ShuffleJobBenchmark.parse(hostsWithWarmUp));
+    hostsWithWarmUp[HOSTS.length + 1] = "3";
+    assertEquals(3, ShuffleJobBenchmark.parse(hostsWithWarmUp).warmup());
+    String[] hostsOneApp = java.util.Arrays.copyOf(HOSTS, HOSTS.length + 1);
+    hostsOneApp[HOSTS.length] = "--one-app";
+    BadFlag e = assertThrows(BadFlag.class, () -> ShuffleJobBenchmark.parse(hostsOneApp));
     assertTrue(e.getMessage().contains("local cluster"), e.getMessage());
     assertThrows(BadFlag.class, () -> ShuffleJobBenchmark.parse(new String[] {"--warmup", "-1"}));
   }
