@@ -4,20 +4,20 @@ import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.net.HttpURLConnection;
 import java.net.InetSocketAddress;
 import java.net.URL;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.lang.management.ManagementFactory;
-import java.lang.management.ThreadMXBean;
-import java.nio.channels.SelectionKey;
-import java.nio.channels.Selector;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -220,7 +220,7 @@ public final class PreloadSocketCheck {
           Runtime.getRuntime().halt(1);
         }
       }
-      return "PASS: timedSelect: " + rounds + " selects of " + SELECT_MS + " ms on an idle socket took " 
+      return "PASS: timedSelect: " + rounds + " selects of " + SELECT_MS + " ms on an idle socket took "
           + tookMs.subList(0, rounds) + " ms; a select woken after " + SELECT_MS + " ms returned after "
           + tookMs.get(rounds) + " ms";
     }

@@ -1,8 +1,10 @@
 package io.vrdma.transport.rsocket;
 
 import io.vrdma.transport.Tier;
+import io.vrdma.transport.config.TransportConf;
 import io.vrdma.transport.tier.TierAvailability;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.channels.spi.SelectorProvider;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -42,7 +44,7 @@ public final class RsocketProbe {
    * @param processMaps the process's memory map ({@code /proc/self/maps}), where the librdmacm the preload
    *     loaded is named with its version
    * @param rpollFixed the user's word that this librdmacm has rpoll's time-out fix whatever its version says
-   *     ({@link io.vrdma.transport.config.TransportConf#RSOCKET_RPOLL_FIXED})
+   *     ({@link TransportConf#RSOCKET_RPOLL_FIXED})
    */
   public record Environment(String ldPreload, List<Path> libraryDirs, Path infinibandClass, String selectorProvider,
       boolean preferIpv4, Path processMaps, boolean rpollFixed) {
@@ -57,13 +59,12 @@ public final class RsocketProbe {
   }
 
   /**
-   * The first rdma-core release of each stable line (major version → point release) whose {@code rpoll} leaves
-   * its poll count on a time-out: upstream commit "librdmacm: Fix rpoll in case of timeout" (2024-11), in 63.0
-   * and backported to these. From 25.0 (2019, "rsockets: Wake-up all waiting threads on poll events") to those,
-   * every {@code rpoll} that times out keeps the process's poll count raised; from then on each {@code rpoll}
-   * spins, never times out and ignores the descriptors that are not rsockets, among them the wake-up pipe of
-   * every Java selector: an event loop sleeps until its own rsockets next see traffic, so requests queued to it
-   * wait (reads of 4 KiB took 20 ms instead of 6 in the Soft-RoCE guest, connections stalled for 30 s).
+   * The first release of each rdma-core stable line (major version → point release) with upstream's commit
+   * "librdmacm: Fix rpoll in case of timeout" (2024-11, in 63.0). From 25.0 (2019, "rsockets: Wake-up all waiting
+   * threads on poll events") up to those, every {@code rpoll} that times out leaves the process's poll count
+   * raised; from the second on, each {@code rpoll} spins, never times out and ignores the descriptors that are not
+   * rsockets, among them the wake-up pipe of every Java selector: an event loop sleeps until its own rsockets next
+   * see traffic, so requests queued to it wait (connections stalled for 30 s in the Soft-RoCE bench).
    */
   static final Map<Integer, Integer> RPOLL_FIX = Map.ofEntries(Map.entry(40, 13), Map.entry(41, 13),
       Map.entry(42, 13), Map.entry(43, 12), Map.entry(44, 12), Map.entry(45, 11), Map.entry(46, 10),
@@ -106,7 +107,7 @@ public final class RsocketProbe {
       if (mapped.isPresent()) {
         return mapped;
       }
-    } catch (IOException | java.io.UncheckedIOException e) {
+    } catch (IOException | UncheckedIOException e) {
       // no memory map (not Linux): the installed library's real name is the next best witness
     }
     try {
@@ -155,7 +156,7 @@ public final class RsocketProbe {
       Optional<String> leak = librdmacmFile(env, rdmacm.get()).flatMap(RsocketProbe::rpollLeak);
       if (leak.isPresent()) {
         return off(leak.get() + "; every socket of this JVM still runs over the preload: start it without"
-            + " LD_PRELOAD, or set " + io.vrdma.transport.config.TransportConf.RSOCKET_RPOLL_FIXED.name()
+            + " LD_PRELOAD, or set " + TransportConf.RSOCKET_RPOLL_FIXED.name()
             + "=true if your distribution backported the fix");
       }
     }
