@@ -90,7 +90,7 @@ public final class PreloadSocketCheck {
         bytes / secs / (1 << 20));
   }
 
-  private static String http(String host, int bytes) throws Exception {
+  static String http(String host, int bytes) throws Exception {
     byte[] body = pattern(bytes);
     HttpServer server = HttpServer.create(new InetSocketAddress(host, 0), 16);
     server.createContext("/data", exchange -> {
@@ -118,7 +118,7 @@ public final class PreloadSocketCheck {
     }
   }
 
-  private static String transferTo(String host, int bytes) throws Exception {
+  static String transferTo(String host, int bytes) throws Exception {
     Path file = Files.createTempFile("preload-check", ".bin");
     Files.write(file, pattern(bytes));
     ExecutorService pool = Executors.newSingleThreadExecutor();
@@ -174,7 +174,7 @@ public final class PreloadSocketCheck {
    * that misses its deadline is reported with the CPU its thread burnt meanwhile (spinning, with the rpoll bug)
    * and the check exits: that thread cannot be stopped.
    */
-  private static String timedSelect(String host, int rounds) throws Exception {
+  static String timedSelect(String host, int rounds) throws Exception {
     ThreadMXBean threads = ManagementFactory.getThreadMXBean();
     try (ServerSocketChannel listen = ServerSocketChannel.open().bind(new InetSocketAddress(host, 0));
         SocketChannel client = SocketChannel.open(listen.getLocalAddress());
