@@ -112,32 +112,29 @@ class ShuffleMetricsTest extends ClusterTest {
     // the executors' CSV sink writes each metric to <app id>.<executor id>.vrdmaShuffle.<metric>.csv every second
     long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
     Map<String, Long> shmBytesByExecutor = lastValues("bytes.shm.csv");
-    while (shmBytesByExecutor.values().stream().mapToLong(Long::longValue).sum() != exact
-        && System.nanoTime() < deadline) {
+    while (sum(shmBytesByExecutor) != exact && System.nanoTime() < deadline) {
       Thread.sleep(250);
       shmBytesByExecutor = lastValues("bytes.shm.csv");
     }
     assertEquals(2, shmBytesByExecutor.size(), () -> "csv files: " + list(csvDir));
     assertTrue(exact > 0, "no bytes over shm");
-    assertEquals(exact, shmBytesByExecutor.values().stream().mapToLong(Long::longValue).sum(),
+    assertEquals(exact, sum(shmBytesByExecutor),
         "the executors' sinks show other shm bytes than the driver's exact query: " + shmBytesByExecutor);
     // each block that came over shm was timed: the per-tier latency timers count as many blocks as the gauges.
     // The sink writes a report's gauges before its timers, one file each, so right after the bytes settled the
     // timers' files may still hold the report before: wait for the writer to finish the report
     Map<String, Long> timedShmBlocks = lastValues("readLatency.shm.csv");
     Map<String, Long> shmBlocks = lastValues("blocks.shm.csv");
-    while (!sum(timedShmBlocks).equals(sum(shmBlocks)) && System.nanoTime() < deadline) {
+    while (sum(timedShmBlocks) != sum(shmBlocks) && System.nanoTime() < deadline) {
       Thread.sleep(250);
       timedShmBlocks = lastValues("readLatency.shm.csv");
       shmBlocks = lastValues("blocks.shm.csv");
     }
-    assertEquals(shmBlocks.values().stream().mapToLong(Long::longValue).sum(),
-        timedShmBlocks.values().stream().mapToLong(Long::longValue).sum(), "timed " + timedShmBlocks + ", counted "
-            + shmBlocks);
+    assertEquals(sum(shmBlocks), sum(timedShmBlocks), "timed " + timedShmBlocks + ", counted " + shmBlocks);
     assertTrue(timedShmBlocks.values().stream().anyMatch(c -> c > 0), "no shm read was timed");
   }
 
-  private static Long sum(Map<String, Long> values) {
+  private static long sum(Map<String, Long> values) {
     return values.values().stream().mapToLong(Long::longValue).sum();
   }
 
