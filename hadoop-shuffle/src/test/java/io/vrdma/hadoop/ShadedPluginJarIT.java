@@ -54,7 +54,7 @@ class ShadedPluginJarIT {
   }
 
   @Test
-  void aJobRunsWithThePluginJarOnTheNodeManagersAndTasksClassPath() throws Exception {
+  void aJobRunsWithThePluginJarOnTheNodeManagersAndTasksClassPathAndAsTheReducersWarmUpAgent() throws Exception {
     Map<String, String> out = runJob("classpath", true);
 
     assertOurShuffleRan(out);
@@ -65,7 +65,13 @@ class ShadedPluginJarIT {
       if (e.getKey().startsWith("reducer.") && e.getKey().endsWith(".plugin")) {
         assertEquals(pluginJar.toString(), e.getValue(), e.getKey() + ": the consumer plugin came from elsewhere");
       }
+      if (e.getKey().startsWith("reducer.") && e.getKey().endsWith(".warmUp")) {
+        // the reducer's setup runs after its shuffle, seconds after the agent began
+        assertTrue(e.getValue().startsWith("done in "), e.getKey() + ": the jar as Java agent: " + e.getValue());
+      }
     }
+    assertEquals(1, out.keySet().stream().filter(k -> k.startsWith("reducer.") && k.endsWith(".warmUp")).count(),
+        () -> "no reducer reported its warm-up: " + out);
   }
 
   @Test

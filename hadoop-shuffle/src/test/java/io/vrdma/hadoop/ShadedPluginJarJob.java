@@ -34,7 +34,8 @@ import org.apache.hadoop.yarn.server.nodemanager.containermanager.AuxServices;
  * the service from the jar through {@code yarn.nodemanager.aux-services.mapreduce_shuffle.classpath}, in an
  * isolated class loader, and the tasks get it through {@code mapreduce.application.classpath}). Prints
  * {@code vrdma-it key=value} lines for the test to check (Hadoop logs to the same stdout); our classes are only
- * named, so that the same code runs in both set-ups.
+ * named, so that the same code runs in both set-ups. In the first, the reducers also run the jar as their Java agent
+ * ({@link ReducerWarmUp}).
  */
 public final class ShadedPluginJarJob {
   /** Starts each line of this JVM's report on its stdout. */
@@ -44,6 +45,7 @@ public final class ShadedPluginJarJob {
   private static final String TRANSPORT_CLASS = "io.vrdma.transport.tcp.TcpTransport";
   private static final String SHADED_EPOLL = "io.vrdma.shaded.io.netty.channel.epoll.Epoll";
   private static final String HADOOP_EPOLL = "io.netty.channel.epoll.Epoll";
+  private static final String WARM_UP_CLASS = "io.vrdma.hadoop.ReducerWarmUp";
 
   private ShadedPluginJarJob() {}
 
@@ -56,7 +58,8 @@ public final class ShadedPluginJarJob {
       try {
         // the class the ReduceTask instantiated: it loads it by this name through the job's configuration
         Class<?> plugin = conf.getClassByName(conf.get(MRConfig.SHUFFLE_CONSUMER_PLUGIN));
-        report = "plugin=" + location(plugin) + "\n" + nettyReport(plugin.getClassLoader());
+        report = "plugin=" + location(plugin) + "\n" + nettyReport(plugin.getClassLoader()) + "warmUp="
+            + Class.forName(WARM_UP_CLASS, false, plugin.getClassLoader()).getMethod("outcome").invoke(null) + "\n";
       } catch (ReflectiveOperationException e) {
         report = "plugin=missing: " + e;
       }
@@ -81,6 +84,10 @@ public final class ShadedPluginJarJob {
         String hadoops = conf.get(MRJobConfig.MAPREDUCE_APPLICATION_CLASSPATH, "");
         conf.set(MRJobConfig.MAPREDUCE_APPLICATION_CLASSPATH,
             (hadoops.isEmpty() ? MRJobConfig.DEFAULT_MAPREDUCE_APPLICATION_CLASSPATH : hadoops) + "," + pluginJar);
+      }
+      if (!isolated) {
+        // the jar as the reducers' Java agent too (docs: "Reducers that start warm")
+        conf.set(MRJobConfig.REDUCE_JAVA_OPTS, "-javaagent:" + pluginJar); // heap: Hadoop sizes it from memory.mb
       }
       Path sources = Files.createDirectories(dir.resolve("sources"));
       conf.set(SOURCES_DIR, sources.toString());

@@ -76,7 +76,7 @@ public final class TeraSortBenchmark {
   private static final String SHUFFLE_CLASS_KEY = "yarn.nodemanager.aux-services.mapreduce_shuffle.class";
 
   /** Options. */
-  record Options(long rows, int maps, int reducers, int rounds, List<String> configs, Path out) {}
+  record Options(long rows, int maps, int reducers, int rounds, List<String> configs, Path warmUpAgent, Path out) {}
 
   /** One TeraSort run. */
   record Run(String config, int round, double jobSeconds, double shuffleSeconds, double launchShuffleSeconds,
@@ -86,13 +86,16 @@ public final class TeraSortBenchmark {
   private TeraSortBenchmark() {}
 
   static final String USAGE = String.join("\n",
-      "usage: TeraSortBenchmark [--rows N] [--maps N] [--reducers N] [--rounds N] [--configs LIST] [--out DIR]",
+      "usage: TeraSortBenchmark [--rows N] [--maps N] [--reducers N] [--rounds N] [--configs LIST]",
+      "                         [--warm-up-agent JAR] [--out DIR]",
       "  --rows      TeraGen rows of 100 bytes (default 2000000 = 200 MB)",
       "  --maps      TeraGen's map tasks, so its output files and TeraSort's map tasks (default 2, Hadoop's)",
       "  --reducers  TeraSort reduce tasks (default 2)",
       "  --rounds    TeraSort rounds per config, interleaved (default 3)",
       "  --configs   of stock, vrdma (our plugin as installed: host-local reads on), vrdma-tiers (host-local reads",
       "              off: over the tiers), comma separated (default all three)",
+      "  --warm-up-agent  the plugin jar (hadoop-shuffle/target/vrdma-hadoop-shuffle-plugin.jar): our configs'",
+      "              reducers run with -javaagent:JAR in mapreduce.reduce.java.opts (ReducerWarmUp; default none)",
       "  --out       directory for terasort-benchmark.md and the cluster's work files (default"
           + " target/terasort-benchmark)",
       "Needs JAVA_HOME (the NodeManager launches containers with $JAVA_HOME/bin/java).");
@@ -104,6 +107,7 @@ public final class TeraSortBenchmark {
     int reducers = 2;
     int rounds = 3;
     List<String> configs = CONFIGS;
+    Path warmUpAgent = null;
     Path out = Path.of("target", "terasort-benchmark");
     Flags f = new Flags(args);
     while (f.next()) {
@@ -113,11 +117,12 @@ public final class TeraSortBenchmark {
         case "--reducers" -> reducers = f.positiveInt();
         case "--rounds" -> rounds = f.positiveInt();
         case "--configs" -> configs = f.names(CONFIGS);
+        case "--warm-up-agent" -> warmUpAgent = f.path();
         case "--out" -> out = f.path();
         default -> throw f.unknown();
       }
     }
-    return f.helpRequested() ? null : new Options(rows, maps, reducers, rounds, configs, out);
+    return f.helpRequested() ? null : new Options(rows, maps, reducers, rounds, configs, warmUpAgent, out);
   }
 
   public static void main(String[] args) {
@@ -190,6 +195,10 @@ public final class TeraSortBenchmark {
           jc.set(MRConfig.SHUFFLE_CONSUMER_PLUGIN, TimedShuffle.class.getName());
           jc.set(TimedShuffle.DELEGATE, config.equals(STOCK) ? STOCK_PLUGIN : VrdmaShuffle.class.getName());
           jc.setBoolean(VrdmaShuffleConf.HOST_LOCAL.name(), !config.equals(VRDMA_TIERS));
+          if (o.warmUpAgent() != null && !config.equals(STOCK)) {
+            String opts = jc.get(MRJobConfig.REDUCE_JAVA_OPTS, jc.get("mapred.child.java.opts", ""));
+            jc.set(MRJobConfig.REDUCE_JAVA_OPTS, (opts + " -javaagent:" + o.warmUpAgent().toAbsolutePath()).trim());
+          }
           org.apache.hadoop.fs.Path sorted = new org.apache.hadoop.fs.Path("/terasort/sorted-" + config + "-" + round);
           org.apache.hadoop.fs.Path validated = new org.apache.hadoop.fs.Path("/terasort/validate-" + config + "-" + round);
           Set<JobID> before = jobIds(jc);
@@ -395,7 +404,9 @@ public final class TeraSortBenchmark {
         ? median(by.get(STOCK).stream().map(Run::reducerShuffleSeconds).toList()) : null;
     StringBuilder sb = new StringBuilder();
     sb.append(String.format(Locale.ROOT, "TeraSort of %d rows (%.1f MB), TeraGen maps %d, %d reducers, %d round(s) per config;"
-        + " median of the rounds.%n%n", o.rows(), o.rows() * 100 / 1e6, o.maps(), o.reducers(), o.rounds()));
+        + " median of the rounds%s.%n%n", o.rows(), o.rows() * 100 / 1e6, o.maps(), o.reducers(), o.rounds(),
+        o.warmUpAgent() == null ? "" : "; our reducers with the warm-up agent (-javaagent:"
+            + o.warmUpAgent().getFileName() + ")"));
     sb.append("| config | job s | shuffle s | shuffle s from launch | ratio vs stock | reducers' shuffle s (sum)"
         + " | ratio vs stock | target | met? |\n");
     sb.append("|---|---:|---:|---:|---:|---:|---:|---|---|\n");
