@@ -40,6 +40,10 @@ class TeraSortBenchmarkSmokeTest {
     assertEquals(10, o.rows());
     assertEquals(16, o.maps());
     assertThrows(IllegalArgumentException.class, () -> TeraSortBenchmark.parse(new String[] {"--configs", "x"}));
+    assertThrows(IllegalArgumentException.class,
+        () -> TeraSortBenchmark.parse(new String[] {"--configs", "stock,vrdma-tiers-warm"}));
+    assertEquals(List.of("vrdma-tiers-warm"), TeraSortBenchmark.parse(new String[] {"--configs", "vrdma-tiers-warm",
+        "--warm-up-agent", "plugin.jar"}).configs());
     assertThrows(IllegalArgumentException.class, () -> TeraSortBenchmark.parse(new String[] {"--rows", "0"}));
     assertThrows(IllegalArgumentException.class, () -> TeraSortBenchmark.parse(new String[] {"--rows"}));
     assertThrows(IllegalArgumentException.class, () -> TeraSortBenchmark.parse(new String[] {"--bogus", "1"}));
